@@ -1,0 +1,89 @@
+"""Run outputs: distilled.pt, distill_log.json and metrics.json, written atomically.
+
+Every file is written to a temporary name in the same folder and renamed into place, so
+an interrupted run never leaves a file that a later run could take for finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import RunSettings
+from .distill import DistillResult
+
+DISTILLED = "distilled.pt"
+DISTILL_LOG = "distill_log.json"
+METRICS = "metrics.json"
+FORMAT = "qdistill-distilled/1"
+
+
+class ArtifactError(RuntimeError):
+    """A run output is missing, truncated or not ours; the message names the file."""
+
+
+def _write_atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    _write_atomic(Path(path), lambda h: h.write((json.dumps(obj, indent=2) + "\n").encode()))
+
+
+def save_distilled(path: str | Path, settings: RunSettings, result: DistillResult,
+                   data_source: str) -> None:
+    """Only deterministic content goes in here (no timings), so the same seed and config
+    give the same bytes."""
+    payload = {
+        "format": FORMAT,
+        "images": result.images.detach().cpu().contiguous(),
+        "labels": result.labels.cpu().contiguous(),
+        "lrs": result.lrs.detach().cpu().contiguous(),
+        "raw_lrs": result.raw_lrs.detach().cpu().contiguous(),
+        "init_seed": settings.seed,
+        "iterations": result.iterations,
+        "data_source": data_source,
+        "settings": settings.to_dict(),
+    }
+    _write_atomic(Path(path), lambda h: torch.save(payload, h))
+
+
+def load_distilled(path: str | Path) -> dict[str, Any]:
+    """Load a distilled.pt safely (weights_only: no arbitrary unpickling) and check it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path} not found; run `python -m qdistill distill ... --out "
+                            f"{path.parent}` first.")
+    try:
+        payload = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:
+        raise ArtifactError(f"{path} is truncated or corrupt ({type(err).__name__}: {err}); "
+                            "delete it and distill again.") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ArtifactError(f"{path} is not a qdistill distilled set (format "
+                            f"{payload.get('format') if isinstance(payload, dict) else None!r}, "
+                            f"expected {FORMAT!r}).")
+    return payload
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ArtifactError(f"{path} not found.") from err
+    except json.JSONDecodeError as err:
+        raise ArtifactError(f"{path} is not valid JSON ({err}); delete it and rerun.") from err

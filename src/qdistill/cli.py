@@ -1,0 +1,89 @@
+"""Command line: `python -m qdistill distill ...` and `python -m qdistill evaluate DIR`.
+
+Settings come from config.yaml (the same file the workflow reads); flags override its
+top-level keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import torch
+
+from .artifacts import ArtifactError
+from .config import ConfigError, load_config, run_settings
+from .data import DataError
+from .distill import DistillationDiverged
+from .runs import distill_run, evaluate_run
+
+log = logging.getLogger("qdistill")
+
+
+def setup_logging(log_file: str | Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="config file (default: the repository's config.yaml)")
+    p.add_argument("--data-root", help="dataset folder (config key data_root)")
+    p.add_argument("--data-mirror", help="local mirror copied in before any download "
+                   "(config key data_mirror), e.g. ../shared/datasets")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="config key device")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--log", help="log file (default: DIR/<command>.log)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qdistill", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("distill", help="distill one dataset x model x seed into DIR")
+    d.add_argument("--dataset", required=True, help="mnist or cifar10")
+    d.add_argument("--model", required=True, help="a model id of config.yaml's model_variants")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--out", required=True, help="run folder: distilled.pt, distill_log.json")
+    d.add_argument("--budget", help="smoke | quick | paper (config key budget)")
+    d.add_argument("--qnn-backend", choices=["fast", "pennylane"])
+    d.add_argument("--dtype", choices=["float32", "float64"])
+    d.add_argument("--freeze-circuit", action="store_true", default=None,
+                   help="ablation: never train the circuit angles (the reference's behaviour)")
+    d.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_common(d)
+
+    e = sub.add_parser("evaluate", help="evaluate DIR/distilled.pt into DIR/metrics.json")
+    e.add_argument("run_dir", metavar="DIR")
+    _add_common(e)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run_dir = Path(args.out if args.command == "distill" else args.run_dir)
+    setup_logging(args.log or run_dir / f"{args.command}.log")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    overrides = {"data_root": args.data_root, "data_mirror": args.data_mirror,
+                 "device": args.device}
+    try:
+        if args.command == "distill":
+            overrides.update(budget=args.budget, qnn_backend=args.qnn_backend, dtype=args.dtype,
+                             freeze_circuit=args.freeze_circuit)
+            config = load_config(args.config, overrides)
+            settings = run_settings(config, args.dataset, args.model, args.seed)
+            distill_run(settings, run_dir, config["data_root"], config["data_mirror"],
+                        progress=not args.no_progress)
+        else:
+            config = load_config(args.config, overrides)
+            evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"])
+    except (ConfigError, DataError, ArtifactError, DistillationDiverged) as err:
+        log.error("%s", err)
+        return 2
+    return 0

@@ -1,0 +1,195 @@
+"""Reading config.yaml: validation, budget selection, and the settings of one run.
+
+config.yaml is the single source of the protocol, the budgets and the model variants; the
+CLI and the Snakemake workflow both come through `load_config` and `run_settings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
+SCHEMA_PATH = REPO_ROOT / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """A config value is wrong; the message names the file, the key, the value and the fix."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    model_id: str
+    kind: str  # classical | quantum
+    residual: bool = False
+    observable: str | None = None  # pauliz | hermitian-fixed | hermitian
+    n_qubits: int = 6
+    n_layers: int = 3
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    channels: int
+    image_size: int
+    num_classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    augment: bool
+
+
+@dataclass(frozen=True)
+class DistillSettings:
+    distill_steps: int
+    distill_epochs: int
+    images_per_class: int
+    distill_lr_init: float
+    epochs: float
+    decay_epochs: float
+    decay_factor: float
+    outer_lr: float
+    outer_betas: tuple[float, float]
+    batch_size: int
+    log_every: int
+    random_real_draws: int
+
+    @property
+    def inner_steps(self) -> int:
+        """T, the number of unrolled inner gradient steps."""
+        return self.distill_steps * self.distill_epochs
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything one distillation run depends on; stored inside distilled.pt."""
+
+    dataset: DatasetSpec
+    model: ModelSpec
+    distill: DistillSettings
+    seed: int
+    budget: str
+    qnn_backend: str
+    dtype: str
+    device: str
+    freeze_circuit: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunSettings":
+        ds = dict(d["dataset"])
+        ds["mean"], ds["std"] = tuple(ds["mean"]), tuple(ds["std"])
+        dist = dict(d["distill"])
+        dist["outer_betas"] = tuple(dist["outer_betas"])
+        rest = {k: v for k, v in d.items() if k not in ("dataset", "model", "distill")}
+        return cls(dataset=DatasetSpec(**ds), model=ModelSpec(**d["model"]),
+                   distill=DistillSettings(**dist), **rest)
+
+
+def _schema_error_message(source: str, err: jsonschema.ValidationError) -> str:
+    key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+    return f"{source}: key '{key}': {err.message}. Fix the value in {source} or in --config."
+
+
+def validate_config(config: dict[str, Any], source: str = "config.yaml") -> dict[str, Any]:
+    """Validate against schemas/config.schema.yaml, then the cross-key rules. Returns config."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        raise ConfigError(_schema_error_message(source, errors[0]))
+
+    budgets = config["budgets"]
+    if config["budget"] not in budgets:
+        raise ConfigError(f"{source}: key 'budget': unknown budget {config['budget']!r}; "
+                          f"allowed: {', '.join(budgets)}.")
+    variants = config["model_variants"]
+    for model_id in config["models"]:
+        if model_id not in variants:
+            raise ConfigError(f"{source}: key 'models': unknown model id {model_id!r}; "
+                              f"allowed: {', '.join(variants)} (or define it in model_variants).")
+    for model_id, spec in variants.items():
+        if spec["kind"] == "quantum" and ("residual" not in spec or "observable" not in spec):
+            raise ConfigError(f"{source}: key 'model_variants.{model_id}': a quantum variant needs "
+                              "both 'residual' (true/false) and 'observable' "
+                              "(pauliz | hermitian-fixed | hermitian).")
+    for name in config["datasets"]:
+        if name not in config["dataset_settings"]:
+            raise ConfigError(f"{source}: key 'datasets': {name!r} has no entry in dataset_settings.")
+    for name, ds in config["dataset_settings"].items():
+        if not len(ds["mean"]) == len(ds["std"]) == ds["channels"]:
+            raise ConfigError(f"{source}: key 'dataset_settings.{name}': mean and std need one "
+                              f"value per channel ({ds['channels']}).")
+    mirror = config.get("data_mirror")
+    if mirror and not Path(mirror).is_dir():
+        raise ConfigError(f"{source}: key 'data_mirror': folder {mirror!r} does not exist; "
+                          "point it at a folder holding MNIST/raw/*.gz and/or cifar10/, or set null.")
+    return config
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None
+                ) -> dict[str, Any]:
+    """Read config.yaml (default: the repository's), apply top-level overrides, validate."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} not found; pass --config PATH "
+                          f"(the repository's config.yaml is the template).")
+    config = yaml.safe_load(path.read_text()) or {}
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            config[key] = value
+    return validate_config(config, source=str(path))
+
+
+def budget_settings(config: dict[str, Any]) -> dict[str, Any]:
+    return config["budgets"][config["budget"]]
+
+
+def model_spec(config: dict[str, Any], model_id: str) -> ModelSpec:
+    variants = config["model_variants"]
+    if model_id not in variants:
+        raise ConfigError(f"unknown model id {model_id!r}; allowed: {', '.join(variants)}.")
+    spec = variants[model_id]
+    if spec["kind"] == "classical":
+        return ModelSpec(model_id=model_id, kind="classical")
+    return ModelSpec(model_id=model_id, kind="quantum", residual=spec["residual"],
+                     observable=spec["observable"], n_qubits=config["quantum"]["n_qubits"],
+                     n_layers=config["quantum"]["n_layers"])
+
+
+def dataset_spec(config: dict[str, Any], name: str) -> DatasetSpec:
+    settings = config["dataset_settings"]
+    if name not in settings:
+        raise ConfigError(f"unknown dataset {name!r}; allowed: {', '.join(settings)}.")
+    ds = settings[name]
+    return DatasetSpec(name=name, channels=ds["channels"], image_size=ds["image_size"],
+                       num_classes=ds["num_classes"], mean=tuple(ds["mean"]),
+                       std=tuple(ds["std"]), augment=ds["augment"])
+
+
+def run_settings(config: dict[str, Any], dataset: str, model_id: str, seed: int) -> RunSettings:
+    """Resolve the settings of one run (dataset x model x seed) under the chosen budget."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}.")
+    dspec = dataset_spec(config, dataset)
+    ds = config["dataset_settings"][dataset]
+    budget = budget_settings(config)
+    distill = DistillSettings(
+        distill_steps=ds["distill_steps"], distill_epochs=ds["distill_epochs"],
+        images_per_class=ds["images_per_class"], distill_lr_init=float(ds["distill_lr_init"]),
+        epochs=float(budget["epochs"]), decay_epochs=float(budget["decay_epochs"]),
+        decay_factor=float(budget["decay_factor"]), outer_lr=float(budget["outer_lr"]),
+        outer_betas=tuple(float(b) for b in budget["outer_betas"]),
+        batch_size=budget["batch_size"], log_every=budget["log_every"],
+        random_real_draws=budget["random_real_draws"])
+    return RunSettings(dataset=dspec, model=model_spec(config, model_id), distill=distill,
+                       seed=seed, budget=config["budget"], qnn_backend=config["qnn_backend"],
+                       dtype=config["dtype"], device=config["device"],
+                       freeze_circuit=config["freeze_circuit"])

@@ -1,0 +1,267 @@
+"""MNIST and CIFAR-10 as in-memory uint8 tensors, from torchvision or a local mirror.
+
+Sources, in order of preference:
+- MNIST: the official archives under `<root>/MNIST/raw`, copied in from `<mirror>/MNIST/raw`
+  when missing (md5 checked against torchvision's list), else downloaded by torchvision.
+- CIFAR-10: the official `cifar-10-python.tar.gz` (in root or mirror; torchvision checks
+  its md5), else the lossy JPEG copy (`<mirror>/cifar10/cifar10-jpeg.tar.gz` or an
+  ImageFolder tree `cifar10-jpeg/{train,test}/<class>/*.jpg`), else a torchvision download.
+The source used is recorded in `ImageData.source` and from there in every result.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from PIL import Image
+from torchvision.datasets.utils import calculate_md5
+
+from .config import DatasetSpec
+
+log = logging.getLogger(__name__)
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_JPEG_ARCHIVE = "cifar10-jpeg.tar.gz"
+CIFAR10_JPEG_TREE = "cifar10-jpeg"
+CIFAR10_JPEG_CACHE = "cifar10-jpeg.uint8.pt"
+
+SOURCE_OFFICIAL = "official"
+SOURCE_JPEG = "jpeg-copy"
+
+
+class DataError(RuntimeError):
+    """A dataset file is missing or corrupt; the message names the file and the fix."""
+
+
+@dataclass
+class ImageData:
+    train_images: torch.Tensor  # uint8 (N, C, H, W)
+    train_labels: torch.Tensor  # int64 (N,)
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    classes: tuple[str, ...]
+    source: str  # SOURCE_OFFICIAL or SOURCE_JPEG
+
+    def to(self, device: torch.device | str) -> "ImageData":
+        move = lambda t: t.to(device)  # noqa: E731
+        return ImageData(move(self.train_images), move(self.train_labels),
+                         move(self.test_images), move(self.test_labels), self.classes, self.source)
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
+
+
+def _check_md5(path: Path, md5: str, fix: str) -> None:
+    actual = calculate_md5(str(path))
+    if actual != md5:
+        raise DataError(f"{path}: md5 {actual} does not match the expected {md5} "
+                        f"(truncated or corrupt file). {fix}")
+
+
+def _mnist(root: Path, mirror: Path | None) -> ImageData:
+    raw = root / "MNIST" / "raw"
+    for filename, md5 in torchvision.datasets.MNIST.resources:
+        dest = raw / filename
+        if dest.exists():
+            _check_md5(dest, md5, f"Delete {dest} and run again to fetch it anew.")
+        elif mirror is not None and (mirror / "MNIST" / "raw" / filename).exists():
+            src = mirror / "MNIST" / "raw" / filename
+            _check_md5(src, md5, f"Replace {src} in the mirror with the official file.")
+            _copy_atomic(src, dest)
+    try:
+        train = torchvision.datasets.MNIST(str(root), train=True, download=True)
+        test = torchvision.datasets.MNIST(str(root), train=False, download=True)
+    except Exception as err:  # torchvision raises plain RuntimeError/URLError offline
+        raise DataError(f"MNIST could not be found or downloaded under {raw} ({err}). Offline? "
+                        "Set data_mirror (config key, or --data-mirror) to a folder holding "
+                        "MNIST/raw/*.gz, e.g. ../shared/datasets.") from err
+    return ImageData(train.data.unsqueeze(1).contiguous(), train.targets.long(),
+                     test.data.unsqueeze(1).contiguous(), test.targets.long(),
+                     tuple(str(c) for c in range(10)), SOURCE_OFFICIAL)
+
+
+def _cifar_official(root: Path) -> ImageData:
+    def as_tensors(ds):
+        return (torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(),
+                torch.tensor(ds.targets, dtype=torch.long))
+
+    try:
+        train = torchvision.datasets.CIFAR10(str(root), train=True, download=True)
+        test = torchvision.datasets.CIFAR10(str(root), train=False, download=True)
+    except Exception as err:
+        raise DataError(f"CIFAR-10 could not be found or downloaded under {root} ({err}). "
+                        f"Offline? Set data_mirror to a folder holding cifar-10-python.tar.gz "
+                        f"or cifar10/{CIFAR10_JPEG_ARCHIVE}, e.g. ../shared/datasets.") from err
+    return ImageData(*as_tensors(train), *as_tensors(test), tuple(train.classes), SOURCE_OFFICIAL)
+
+
+def _expected_md5(archive: Path) -> str | None:
+    """The md5 listed for the archive in an MD5SUMS file of the mirror, if any."""
+    for folder in (archive.parent, archive.parent.parent):
+        sums = folder / "MD5SUMS"
+        if sums.is_file():
+            for line in sums.read_text().splitlines():
+                parts = line.split()
+                if len(parts) == 2 and (folder / parts[1]).resolve() == archive.resolve():
+                    return parts[0]
+    return None
+
+
+def _jpeg_members(source: Path):
+    """Yield (split, class, name, jpeg bytes) from the archive or the ImageFolder tree."""
+    if source.is_dir():
+        for path in sorted(source.glob("*/*/*.jpg")):
+            yield path.parts[-3], path.parts[-2], path.name, path.read_bytes()
+        return
+    with tarfile.open(source, "r:gz") as tar:
+        for member in tar:
+            parts = Path(member.name).parts
+            if member.isfile() and member.name.endswith(".jpg") and len(parts) >= 3:
+                yield parts[-3], parts[-2], parts[-1], tar.extractfile(member).read()
+
+
+def _decode_jpeg_copy(source: Path) -> dict[str, torch.Tensor]:
+    images: dict[str, list] = {"train": [], "test": []}
+    try:
+        for split, cls, name, data in _jpeg_members(source):
+            if split not in images or cls not in CIFAR10_CLASSES:
+                raise DataError(f"{source}: unexpected entry {split}/{cls}/{name}; expected "
+                                f"{{train,test}}/<one of {', '.join(CIFAR10_CLASSES)}>/*.jpg.")
+            images[split].append((CIFAR10_CLASSES.index(cls), name, data))
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DataError(f"{source}: cannot read the CIFAR-10 JPEG copy ({err}); the archive is "
+                        "truncated or corrupt. Replace it with an intact copy.") from err
+    tensors = {}
+    for split, expected in (("train", 50_000), ("test", 10_000)):
+        items = sorted(images[split], key=lambda t: (t[0], t[1]))
+        if len(items) != expected:
+            raise DataError(f"{source}: {len(items)} {split} images, expected {expected}; "
+                            "the copy is incomplete. Replace it with an intact copy.")
+        decoded = np.stack([np.asarray(Image.open(io.BytesIO(d)).convert("RGB"))
+                            for _, _, d in items])
+        tensors[f"{split}_images"] = torch.from_numpy(decoded).permute(0, 3, 1, 2).contiguous()
+        tensors[f"{split}_labels"] = torch.tensor([c for c, _, _ in items], dtype=torch.long)
+    return tensors
+
+
+def _cifar_jpeg(root: Path, source: Path) -> ImageData:
+    """Decode the JPEG copy once into a uint8 tensor cache under root (written atomically)."""
+    cache = root / CIFAR10_JPEG_CACHE
+    if not cache.exists():
+        if source.is_file():
+            md5 = _expected_md5(source)
+            if md5 is not None:
+                _check_md5(source, md5, "Replace it with an intact copy.")
+        log.info("decoding the CIFAR-10 JPEG copy %s into %s", source, cache)
+        tensors = _decode_jpeg_copy(source)
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".cache", delete=False) as tmp:
+            torch.save(tensors, tmp)
+        os.replace(tmp.name, cache)
+    try:
+        t = torch.load(cache, weights_only=True)
+    except Exception as err:
+        raise DataError(f"{cache}: unreadable cache of the CIFAR-10 JPEG copy ({err}). "
+                        "Delete it; it is rebuilt from the JPEG copy.") from err
+    return ImageData(t["train_images"], t["train_labels"], t["test_images"], t["test_labels"],
+                     CIFAR10_CLASSES, SOURCE_JPEG)
+
+
+def _cifar10(root: Path, mirror: Path | None) -> ImageData:
+    official = torchvision.datasets.CIFAR10.filename
+    if (root / "cifar-10-batches-py").is_dir() or (root / official).exists():
+        return _cifar_official(root)
+    candidates = [mirror / official, mirror / "cifar10" / official] if mirror else []
+    for src in candidates:
+        if src.exists():
+            _copy_atomic(src, root / official)  # torchvision checks its md5 on use
+            return _cifar_official(root)
+    jpeg_sources = [root / CIFAR10_JPEG_CACHE]
+    if mirror:
+        jpeg_sources += [mirror / "cifar10" / CIFAR10_JPEG_ARCHIVE, mirror / CIFAR10_JPEG_ARCHIVE,
+                         mirror / "cifar10" / CIFAR10_JPEG_TREE, mirror / CIFAR10_JPEG_TREE]
+    for src in jpeg_sources:
+        if src.exists():
+            return _cifar_jpeg(root, src)
+    return _cifar_official(root)
+
+
+def load_dataset(name: str, root: str | Path, mirror: str | Path | None = None) -> ImageData:
+    """Train and test sets of `name` as uint8 tensors; files taken from `mirror` first."""
+    root = Path(root)
+    mirror = Path(mirror) if mirror else None
+    if mirror is not None and not mirror.is_dir():
+        raise DataError(f"data mirror {mirror} does not exist; fix data_mirror / --data-mirror.")
+    root.mkdir(parents=True, exist_ok=True)
+    if name == "mnist":
+        return _mnist(root, mirror)
+    if name == "cifar10":
+        return _cifar10(root, mirror)
+    raise DataError(f"unknown dataset {name!r}; allowed: mnist, cifar10.")
+
+
+def normalize(images: torch.Tensor, spec: DatasetSpec, dtype: torch.dtype) -> torch.Tensor:
+    """uint8 images -> the reference's normalised float images."""
+    mean = torch.tensor(spec.mean, dtype=dtype, device=images.device).view(1, -1, 1, 1)
+    std = torch.tensor(spec.std, dtype=dtype, device=images.device).view(1, -1, 1, 1)
+    return (images.to(dtype) / 255 - mean) / std
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Reflect-pad by `pad`, crop back at a random offset and flip half, per image, batched."""
+    n, _, h, w = images.shape
+    padded = F.pad(images, (pad, pad, pad, pad), mode="reflect")
+    dy = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(images.device)
+    dx = torch.randint(0, 2 * pad + 1, (n,), generator=generator).to(images.device)
+    flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
+    rows = dy[:, None] + torch.arange(h, device=images.device)  # (n, h)
+    cols = torch.arange(w, device=images.device).expand(n, w)
+    cols = torch.where(flip[:, None], cols.flip(1), cols) + dx[:, None]  # (n, w)
+    batch = torch.arange(n, device=images.device)[:, None, None]
+    out = padded.permute(0, 2, 3, 1)[batch, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+class RealBatches:
+    """Shuffled batches of real training images, normalised (and augmented if the protocol
+    says so), like the reference's loader without drop_last: ceil(N / batch) per epoch."""
+
+    def __init__(self, data: ImageData, spec: DatasetSpec, batch_size: int,
+                 generator: torch.Generator, dtype: torch.dtype):
+        n = len(data.train_labels)
+        if batch_size > n:
+            raise ValueError(f"batch_size {batch_size} is larger than the {n} training images "
+                             f"of {spec.name}; lower batch_size in the budget.")
+        self.data, self.spec, self.batch_size = data, spec, batch_size
+        self.generator, self.dtype = generator, dtype
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.data.train_labels) / self.batch_size)
+
+    def __iter__(self):
+        """Endless: epoch after epoch, each in a new random order."""
+        while True:
+            order = torch.randperm(len(self.data.train_labels), generator=self.generator)
+            for idx in order.split(self.batch_size):
+                idx = idx.to(self.data.train_images.device)
+                images = normalize(self.data.train_images[idx], self.spec, self.dtype)
+                if self.spec.augment:
+                    images = augment(images, self.generator)
+                yield images, self.data.train_labels[idx]

@@ -1,0 +1,218 @@
+"""Wang et al.'s dataset distillation from a fixed initialisation, with the exact hypergradient.
+
+Learned: synthetic images x~ (distill_steps groups of images_per_class images per class,
+N(0,1) init) and one step size per inner step, eta~_t = softplus(raw_t) > 0. The inner loop
+starts every outer iteration from the same theta0 and takes T = distill_steps x
+distill_epochs gradient steps, group t % distill_steps at step t:
+
+    theta_{t+1} = theta_t - eta~_t * grad_theta CE(f(x~_t; theta_t), y~_t)
+
+The outer loss CE(f(x_real; theta_T), y_real) is differentiated through all T steps by
+autograd (create_graph=True: second-order terms included). Every parameter of the network
+takes part through torch.func.functional_call, the QNN's angles and trainable observables
+included, unless `freeze_circuit` asks for the reference code's behaviour.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+from tqdm import tqdm
+
+from .config import RunSettings
+from .data import ImageData, RealBatches, normalize
+from .models import CIRCUIT_PARAMETERS, make_network
+
+log = logging.getLogger(__name__)
+
+Params = dict[str, torch.Tensor]
+
+
+class DistillationDiverged(FloatingPointError):
+    """The outer loss became NaN or inf; nothing is written."""
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda was asked for, but torch sees no CUDA device; "
+                           "set device to auto or cpu.")
+    return torch.device(device)
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    return {"float32": torch.float32, "float64": torch.float64}[name]
+
+
+def inverse_softplus(y: float) -> float:
+    return math.log(math.expm1(y))
+
+
+def split_parameters(net: nn.Module, freeze_circuit: bool) -> tuple[Params, Params]:
+    """theta0 as (inner-trained parameters, constants). Constants are the frozen circuit
+    angles when freeze_circuit is set; buffers (fixed observables) stay in the module."""
+    trained, constants = {}, {}
+    for name, p in net.named_parameters():
+        frozen = freeze_circuit and name in CIRCUIT_PARAMETERS
+        (constants if frozen else trained)[name] = p.detach().clone().requires_grad_(not frozen)
+    return trained, constants
+
+
+def inner_schedule(images: torch.Tensor, labels: torch.Tensor, lrs: torch.Tensor,
+                   distill_epochs: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """The T (images, labels, step size) of the inner loop: the groups cycled
+    distill_epochs times, each step with its own step size."""
+    groups = len(images)
+    return [(images[t % groups], labels[t % groups], lrs[t])
+            for t in range(groups * distill_epochs)]
+
+
+def train_steps(net: nn.Module, theta0: Params, constants: Params, steps,
+                create_graph: bool) -> Params:
+    """Apply the inner gradient steps from theta0. create_graph=True keeps the graph for
+    the hypergradient; False trains plainly (evaluation)."""
+    params = theta0
+    for images, labels, lr in steps:
+        loss = F.cross_entropy(functional_call(net, {**params, **constants}, (images,)), labels)
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
+        params = {name: p - lr * g for (name, p), g in zip(params.items(), grads)}
+        if not create_graph:
+            params = {name: p.detach().requires_grad_() for name, p in params.items()}
+    return params
+
+
+def outer_loss(net: nn.Module, theta0: Params, constants: Params, steps,
+               real_images: torch.Tensor, real_labels: torch.Tensor) -> torch.Tensor:
+    """Loss on real data after the inner steps; differentiable in the steps' images and lrs."""
+    params = train_steps(net, theta0, constants, steps, create_graph=True)
+    return F.cross_entropy(functional_call(net, {**params, **constants}, (real_images,)),
+                           real_labels)
+
+
+@torch.no_grad()
+def accuracy(net: nn.Module, params: Params, images: torch.Tensor, labels: torch.Tensor,
+             batch_size: int = 2048) -> float:
+    """Accuracy in percent of net(params) on already-normalised images."""
+    correct = 0
+    for x, y in zip(images.split(batch_size), labels.split(batch_size)):
+        correct += (functional_call(net, params, (x,)).argmax(1) == y).sum().item()
+    return 100.0 * correct / len(labels)
+
+
+def circuits_per_sample(net: nn.Module) -> int:
+    """Circuit executions of one forward pass of one sample (0 for the classical LeNet)."""
+    return 1 if any(name.startswith("qnn.") for name, _ in net.named_parameters()) else 0
+
+
+@dataclass
+class DistillResult:
+    images: torch.Tensor  # (distill_steps, n_per_step, C, H, W)
+    labels: torch.Tensor  # (distill_steps, n_per_step)
+    raw_lrs: torch.Tensor  # (T,)
+    iterations: int
+    history: list[dict] = field(default_factory=list)
+    wall_time_s: float = 0.0
+    circuit_evaluations: int = 0
+    iteration_s: list[float] = field(default_factory=list)  # outer step times, no logging
+
+    @property
+    def lrs(self) -> torch.Tensor:
+        return F.softplus(self.raw_lrs)
+
+
+def init_synthetic(settings: RunSettings, generator: torch.Generator, dtype: torch.dtype):
+    """N(0,1) images, class-ordered labels, raw step sizes with softplus(raw) = lr_init."""
+    ds, d = settings.dataset, settings.distill
+    per_step = ds.num_classes * d.images_per_class
+    images = torch.randn(d.distill_steps, per_step, ds.channels, ds.image_size, ds.image_size,
+                         generator=generator, dtype=dtype)
+    labels = torch.arange(ds.num_classes).repeat_interleave(d.images_per_class)
+    labels = labels.expand(d.distill_steps, per_step).contiguous()
+    raw_lrs = torch.full((d.inner_steps,), inverse_softplus(d.distill_lr_init), dtype=dtype)
+    return images, labels, raw_lrs
+
+
+def distill(settings: RunSettings, data: ImageData, iterations: int | None = None,
+            progress: bool = True) -> DistillResult:
+    """Run the distillation of one dataset x model x seed. `iterations` overrides the budget
+    (benchmarks); by default it is epochs x ceil(N_train / batch_size)."""
+    d = settings.distill
+    device, dtype = resolve_device(settings.device), torch_dtype(settings.dtype)
+    data = data.to(device)
+    net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
+                       dtype, device)
+    theta0, constants = split_parameters(net, settings.freeze_circuit)
+
+    generator = torch.Generator().manual_seed(settings.seed)
+    images, labels, raw_lrs = init_synthetic(settings, generator, dtype)
+    images = images.to(device).requires_grad_()
+    raw_lrs = raw_lrs.to(device).requires_grad_()
+    labels = labels.to(device)
+
+    batches = RealBatches(data, settings.dataset, d.batch_size, generator, dtype)
+    if iterations is None:
+        iterations = max(1, round(d.epochs * len(batches)))
+    decay_every = max(1, round(d.decay_epochs * len(batches)))
+    optimizer = torch.optim.Adam([images, raw_lrs], lr=d.outer_lr, betas=d.outer_betas)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, decay_every, gamma=d.decay_factor)
+
+    test_batch = normalize(data.test_images[: d.batch_size], settings.dataset, dtype)
+    test_labels = data.test_labels[: d.batch_size]
+    per_sample = circuits_per_sample(net)
+    result = DistillResult(images, labels, raw_lrs, iterations)
+    last_finite = None
+    start = time.perf_counter()
+    real = iter(batches)
+    bar = tqdm(range(1, iterations + 1), desc=f"distill {settings.dataset.name} "
+               f"{settings.model.model_id} seed{settings.seed}", disable=not progress,
+               mininterval=2.0)
+    losses = []
+    for it in bar:
+        tick = time.perf_counter()
+        real_images, real_labels = next(real)
+        steps = inner_schedule(images, labels, F.softplus(raw_lrs), d.distill_epochs)
+        loss = outer_loss(net, theta0, constants, steps, real_images, real_labels)
+        if not torch.isfinite(loss):
+            raise DistillationDiverged(
+                f"outer loss is {loss.item()} at iteration {it} of {settings.model.model_id} on "
+                f"{settings.dataset.name} (seed {settings.seed}); last finite value: "
+                f"{last_finite}; step sizes {F.softplus(raw_lrs).tolist()}. Nothing was written; "
+                "lower outer_lr or distill_lr_init.")
+        last_finite = (it, loss.item())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward(inputs=[images, raw_lrs])
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        result.iteration_s.append(time.perf_counter() - tick)
+        result.circuit_evaluations += per_sample * (d.inner_steps * labels.shape[1]
+                                                    + len(real_labels))
+        if it % d.log_every == 0 or it == iterations:
+            params = train_steps(net, theta0, constants,
+                                 inner_schedule(images.detach(), labels,
+                                                F.softplus(raw_lrs.detach()), d.distill_epochs),
+                                 create_graph=False)
+            batch_acc = accuracy(net, {**params, **constants}, test_batch, test_labels)
+            record = {"iteration": it, "outer_loss": sum(losses) / len(losses),
+                      "test_batch_acc": batch_acc,
+                      "lrs": F.softplus(raw_lrs.detach()).tolist(),
+                      "outer_lr": scheduler.get_last_lr()[0],
+                      "elapsed_s": time.perf_counter() - start}
+            result.history.append(record)
+            losses = []
+            msg = (f"iter {it}/{iterations} outer loss {record['outer_loss']:.4f} "
+                   f"test-batch acc {batch_acc:.1f}% lrs "
+                   + " ".join(f"{lr:.4f}" for lr in record["lrs"][:6])
+                   + (" ..." if len(record["lrs"]) > 6 else ""))
+            log.info(msg)
+    result.wall_time_s = time.perf_counter() - start
+    result.images, result.raw_lrs = images.detach(), raw_lrs.detach()
+    return result

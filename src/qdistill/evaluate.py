@@ -1,0 +1,88 @@
+"""Evaluation of a distilled set: from the run's fixed initialisation theta0, take the T
+learned steps on the distilled images and measure accuracy on the full test set.
+
+For context, as the reference reports: the same number of random real training images
+(same classes per step) trained with the same learned step sizes, over several draws.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import torch
+
+from .config import RunSettings
+from .data import ImageData, normalize
+from .distill import (accuracy, inner_schedule, resolve_device, split_parameters, torch_dtype,
+                      train_steps)
+from .models import make_network
+
+RANDOM_REAL_SEED_OFFSET = 10_000  # random-real draws use seeds apart from the run's own
+
+
+def random_real_set(data: ImageData, labels: torch.Tensor, generator: torch.Generator
+                    ) -> torch.Tensor:
+    """Real training images (uint8) laid out like the distilled labels (steps, per_step)."""
+    train_labels = data.train_labels.cpu()
+    picked = torch.empty(labels.shape, dtype=torch.long)
+    for cls in labels.unique().tolist():
+        pool = (train_labels == cls).nonzero().squeeze(1)
+        slots = (labels.cpu() == cls).nonzero()
+        choice = pool[torch.randperm(len(pool), generator=generator)[: len(slots)]]
+        picked[slots[:, 0], slots[:, 1]] = choice
+    return data.train_images[picked.to(data.train_images.device)]
+
+
+def accuracy_after_steps(net, theta0, constants, images, labels, lrs, distill_epochs,
+                         test_images, test_labels) -> float:
+    steps = inner_schedule(images, labels, lrs, distill_epochs)
+    params = train_steps(net, theta0, constants, steps, create_graph=False)
+    return accuracy(net, {**params, **constants}, test_images, test_labels)
+
+
+def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto") -> dict[str, Any]:
+    """Test accuracy (percent) of the distilled set, of random real images, and of theta0."""
+    start = time.perf_counter()
+    settings = RunSettings.from_dict(distilled["settings"])
+    dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
+    data = data.to(dev)
+    net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
+                       dtype, dev)
+    theta0, constants = split_parameters(net, settings.freeze_circuit)
+    test_images = normalize(data.test_images, settings.dataset, dtype)
+    epochs = settings.distill.distill_epochs
+    images = distilled["images"].to(dev, dtype)
+    labels = distilled["labels"].to(dev)
+    lrs = distilled["lrs"].to(dev, dtype)
+
+    distilled_acc = accuracy_after_steps(net, theta0, constants, images, labels, lrs, epochs,
+                                         test_images, data.test_labels)
+    init_acc = accuracy(net, {**theta0, **constants}, test_images, data.test_labels)
+    generator = torch.Generator().manual_seed(settings.seed + RANDOM_REAL_SEED_OFFSET)
+    random_accs = []
+    for _ in range(settings.distill.random_real_draws):
+        real = normalize(random_real_set(data, labels, generator).flatten(0, 1),
+                         settings.dataset, dtype).view_as(images)
+        random_accs.append(accuracy_after_steps(net, theta0, constants, real, labels, lrs,
+                                                epochs, test_images, data.test_labels))
+    return {
+        "dataset": settings.dataset.name,
+        "model": settings.model.model_id,
+        "seed": settings.seed,
+        "budget": settings.budget,
+        "qnn_backend": settings.qnn_backend,
+        "freeze_circuit": settings.freeze_circuit,
+        "data_source": distilled["data_source"],
+        "n_distilled_images": int(labels.numel()),
+        "inner_steps": len(lrs),
+        "test_acc": distilled_acc,
+        "random_real_acc_mean": statistics.fmean(random_accs) if random_accs else None,
+        "random_real_acc_std": statistics.stdev(random_accs) if len(random_accs) > 1 else None,
+        "random_real_accs": random_accs,
+        "init_acc": init_acc,
+        "learned_lrs": lrs.tolist(),
+        "n_test_images": int(len(data.test_labels)),
+        "evaluate_wall_time_s": time.perf_counter() - start,
+    }

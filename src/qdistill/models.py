@@ -1,0 +1,117 @@
+"""Wang et al.'s classical LeNet and the paper's quantum LeNet (PAPER.md), built from config.
+
+Both share the convolutional trunk C1 -> C2 -> F1. The classical head is F2 (120->84) ->
+ReLU -> F3 (84->classes). The quantum head is F2 (120 -> 2**n_qubits, no ReLU) -> QNN ->
+fc3 (n_qubits -> classes), mixed with a ReLU(fc_res(F2)) residual branch by a trainable
+alpha, then fc_final (classes -> classes).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import DatasetSpec, ModelSpec
+from .quantum import QuantumLayer
+
+
+class LeNetTrunk(nn.Module):
+    """C1: conv 5x5 (padding 2 for 28 px) -> ReLU -> pool; C2: conv 5x5 -> ReLU -> pool; F1."""
+
+    def __init__(self, channels: int, image_size: int):
+        super().__init__()
+        if image_size not in (28, 32):
+            raise ValueError(f"LeNet takes 28 or 32 px images, got {image_size}")
+        self.channels, self.image_size = channels, image_size
+        self.conv1 = nn.Conv2d(channels, 6, 5, padding=2 if image_size == 28 else 0)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1:] != (self.channels, self.image_size, self.image_size):
+            raise ValueError(f"expected images of shape (B, {self.channels}, {self.image_size}, "
+                             f"{self.image_size}), got {tuple(x.shape)}")
+        out = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        out = F.max_pool2d(F.relu(self.conv2(out)), 2)
+        return F.relu(self.fc1(out.flatten(1)))
+
+
+class LeNet(nn.Module):
+    """Wang et al.'s LeNet (model id `classical`)."""
+
+    def __init__(self, channels: int, image_size: int, num_classes: int):
+        super().__init__()
+        self.trunk = LeNetTrunk(channels, image_size)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc3(F.relu(self.fc2(self.trunk(x))))
+
+
+class QuantumLeNet(nn.Module):
+    """The quantum LeNet: logits = fc_final(a * fc3(q) + (1 - a) * ReLU(fc_res(h))).
+
+    h is the F2 output (2**n_qubits features, no ReLU), q the QNN's n_qubits expectation
+    values and a a trainable scalar starting at 0.5. Without the residual branch the
+    logits are fc_final(fc3(q)).
+    """
+
+    def __init__(self, channels: int, image_size: int, num_classes: int, n_qubits: int,
+                 n_layers: int, observable: str, residual: bool, qnn_backend: str = "fast"):
+        super().__init__()
+        self.trunk = LeNetTrunk(channels, image_size)
+        self.qnn = QuantumLayer(n_qubits, n_layers, observable, qnn_backend)
+        self.fc2 = nn.Linear(120, self.qnn.n_features)
+        self.fc3 = nn.Linear(n_qubits, num_classes)
+        self.residual = residual
+        if residual:
+            self.fc_res = nn.Linear(self.qnn.n_features, num_classes)
+            self.alpha = nn.Parameter(torch.tensor(0.5))
+        self.fc_final = nn.Linear(num_classes, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc2(self.trunk(x))
+        mixed = self.fc3(self.qnn(h))
+        if self.residual:
+            mixed = self.alpha * mixed + (1 - self.alpha) * F.relu(self.fc_res(h))
+        return self.fc_final(mixed)
+
+
+CIRCUIT_PARAMETERS = ("qnn.angles",)
+
+
+def build_model(model: ModelSpec, dataset: DatasetSpec, qnn_backend: str = "fast") -> nn.Module:
+    if model.kind == "classical":
+        return LeNet(dataset.channels, dataset.image_size, dataset.num_classes)
+    if model.kind == "quantum":
+        return QuantumLeNet(dataset.channels, dataset.image_size, dataset.num_classes,
+                            model.n_qubits, model.n_layers, model.observable, model.residual,
+                            qnn_backend)
+    raise ValueError(f"model {model.model_id!r}: unknown kind {model.kind!r}")
+
+
+def reset_parameters(net: nn.Module, seed: int) -> None:
+    """The fixed initialisation theta0 of a seed, as Wang et al.: xavier-normal (gain 1)
+    conv and linear weights, zero biases; QNN as QuantumLayer.reset_parameters; alpha 0.5.
+
+    Uses its own generator, so it does not depend on or disturb the global RNG."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_normal_(module.weight, gain=1.0, generator=generator)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, QuantumLayer):
+                module.reset_parameters(generator)
+            if isinstance(module, QuantumLeNet) and module.residual:
+                module.alpha.fill_(0.5)
+
+
+def make_network(model: ModelSpec, dataset: DatasetSpec, seed: int, qnn_backend: str = "fast",
+                 dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu") -> nn.Module:
+    """build_model + reset_parameters(seed), on the device and dtype wanted."""
+    net = build_model(model, dataset, qnn_backend)
+    reset_parameters(net, seed)
+    return net.to(device=device, dtype=dtype)

@@ -1,0 +1,64 @@
+"""One run end to end, from settings to files: what the CLI and the workflow's scripts call."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import __version__
+from .artifacts import (DISTILL_LOG, DISTILLED, METRICS, load_distilled, read_json,
+                        save_distilled, write_json)
+from .config import RunSettings
+from .data import load_dataset
+from .distill import distill
+from .evaluate import evaluate
+
+log = logging.getLogger(__name__)
+
+
+def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Path,
+                data_mirror: str | Path | None = None, progress: bool = True) -> Path:
+    """Distill one dataset x model x seed into out_dir/distilled.pt (+ distill_log.json)."""
+    out_dir = Path(out_dir)
+    data = load_dataset(settings.dataset.name, data_root, data_mirror)
+    log.info("distilling %s / %s / seed %d, budget %s, data %s, backend %s, threads %d",
+             settings.dataset.name, settings.model.model_id, settings.seed, settings.budget,
+             data.source, settings.qnn_backend, torch.get_num_threads())
+    result = distill(settings, data, progress=progress)
+    # The log first: distilled.pt is the output that marks a run as finished.
+    write_json(out_dir / DISTILL_LOG, {
+        "iterations": result.iterations,
+        "wall_time_s": result.wall_time_s,
+        "s_per_iteration": result.wall_time_s / result.iterations,
+        "circuit_evaluations": result.circuit_evaluations,
+        "final_outer_loss": result.history[-1]["outer_loss"] if result.history else None,
+        "history": result.history,
+        "threads": torch.get_num_threads(),
+        "torch_version": torch.__version__,
+        "qdistill_version": __version__,
+        "python": platform.python_version(),
+    })
+    save_distilled(out_dir / DISTILLED, settings, result, data.source)
+    log.info("wrote %s in %.1f s", out_dir / DISTILLED, result.wall_time_s)
+    return out_dir / DISTILLED
+
+
+def evaluate_run(run_dir: str | Path, data_root: str | Path,
+                 data_mirror: str | Path | None = None, device: str = "auto") -> dict[str, Any]:
+    """Evaluate run_dir/distilled.pt and write run_dir/metrics.json (with the distill log)."""
+    run_dir = Path(run_dir)
+    distilled = load_distilled(run_dir / DISTILLED)
+    name = distilled["settings"]["dataset"]["name"]
+    data = load_dataset(name, data_root, data_mirror)
+    metrics = evaluate(distilled, data, device)
+    distill_log = run_dir / DISTILL_LOG
+    metrics["distill"] = read_json(distill_log) if distill_log.exists() else None
+    write_json(run_dir / METRICS, metrics)
+    log.info("%s: distilled %.2f%%, random real %.2f%%, theta0 %.2f%%", run_dir,
+             metrics["test_acc"], metrics["random_real_acc_mean"] or float("nan"),
+             metrics["init_acc"])
+    return metrics

@@ -1,0 +1,94 @@
+"""`python -m qdistill distill/evaluate` end to end on real MNIST at the smoke budget:
+the output contract, byte-identical reruns, and clear errors that leave nothing behind."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from qdistill.artifacts import ArtifactError, load_distilled
+from qdistill.cli import main
+
+
+def run_cli(*args):
+    return main([str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def distilled_run(tmp_path_factory, mirror, data_root):
+    out = tmp_path_factory.mktemp("run") / "mnist" / "q-res-herm" / "seed0"
+    common = ["--data-root", data_root, "--data-mirror", mirror, "--device", "cpu"]
+    assert run_cli("distill", "--dataset", "mnist", "--model", "q-res-herm", "--seed", 0,
+                   "--out", out, "--budget", "smoke", "--no-progress", *common) == 0
+    assert run_cli("evaluate", out, *common) == 0
+    return out
+
+
+def test_run_folder_follows_the_output_contract(distilled_run):
+    assert {p.name for p in distilled_run.iterdir()} >= {
+        "distilled.pt", "distill_log.json", "metrics.json", "distill.log", "evaluate.log"}
+    payload = load_distilled(distilled_run / "distilled.pt")
+    assert payload["images"].shape == (1, 10, 1, 28, 28)
+    assert torch.equal(payload["labels"][0], torch.arange(10))
+    assert payload["lrs"].shape == (3,) and (payload["lrs"] > 0).all()
+    assert payload["init_seed"] == 0 and payload["data_source"] == "official"
+    assert payload["settings"]["model"]["model_id"] == "q-res-herm"
+
+    metrics = json.loads((distilled_run / "metrics.json").read_text())
+    assert (metrics["dataset"], metrics["model"], metrics["seed"]) == ("mnist", "q-res-herm", 0)
+    assert metrics["budget"] == "smoke" and metrics["data_source"] == "official"
+    for key in ("test_acc", "random_real_acc_mean", "init_acc"):
+        assert 0 <= metrics[key] <= 100
+    assert len(metrics["random_real_accs"]) == 2 and metrics["n_test_images"] == 10_000
+    distill_log = metrics["distill"]
+    assert distill_log["iterations"] == 12 and distill_log["wall_time_s"] > 0
+    assert distill_log["circuit_evaluations"] == 12 * (3 * 10 + 256)
+    assert len(distill_log["history"]) == 12
+    first = distill_log["history"][0]
+    assert set(first) >= {"iteration", "outer_loss", "test_batch_acc", "lrs"}
+    assert "iter 12/12 outer loss" in (distilled_run / "distill.log").read_text()
+
+
+def test_same_seed_same_bytes(distilled_run, tmp_path, mirror, data_root):
+    common = ["--data-root", data_root, "--data-mirror", mirror, "--device", "cpu",
+              "--budget", "smoke", "--no-progress", "--dataset", "mnist", "--model", "q-res-herm"]
+    assert run_cli("distill", "--seed", 0, "--out", tmp_path / "again", *common) == 0
+    assert run_cli("distill", "--seed", 1, "--out", tmp_path / "other", *common) == 0
+    original = (distilled_run / "distilled.pt").read_bytes()
+    assert (tmp_path / "again" / "distilled.pt").read_bytes() == original
+    assert (tmp_path / "other" / "distilled.pt").read_bytes() != original
+
+
+def test_unknown_model_fails_clearly_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli("distill", "--dataset", "mnist", "--model", "q-res-hermitian",
+                   "--out", out, "--budget", "smoke") == 2
+    err = capsys.readouterr().err
+    assert "unknown model id 'q-res-hermitian'; allowed: classical, q-res-herm" in err
+    assert not (out / "distilled.pt").exists()
+
+
+def test_unknown_budget_fails_clearly(tmp_path, capsys):
+    assert run_cli("distill", "--dataset", "mnist", "--model", "classical", "--out",
+                   tmp_path, "--budget", "tiny") == 2
+    assert "key 'budget': unknown budget 'tiny'" in capsys.readouterr().err
+
+
+def test_evaluate_rejects_missing_and_corrupt_files(tmp_path, capsys, distilled_run):
+    assert run_cli("evaluate", tmp_path / "nothing") == 2
+    assert "distilled.pt not found" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "distilled.pt").write_bytes((distilled_run / "distilled.pt").read_bytes()[:500])
+    with pytest.raises(ArtifactError, match="distilled.pt is truncated or corrupt"):
+        load_distilled(broken / "distilled.pt")
+    assert run_cli("evaluate", broken) == 2
+    assert not (broken / "metrics.json").exists()
+
+
+def test_module_entry_point_help():
+    out = subprocess.run([sys.executable, "-m", "qdistill", "distill", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "--data-mirror" in out and "--budget" in out and "--freeze-circuit" in out

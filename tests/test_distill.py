@@ -1,0 +1,136 @@
+"""The distillation's hypergradient is exact (finite differences), every network parameter,
+circuit angles included, takes part in the inner steps, and freeze_circuit is explicit."""
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from qdistill.config import run_settings
+from qdistill.distill import (DistillationDiverged, distill, init_synthetic, inner_schedule,
+                              outer_loss, split_parameters, train_steps)
+from qdistill.models import make_network
+
+
+def tiny_problem(smoke_config, mnist, model_id, freeze_circuit=False, epochs=2):
+    """float64, T = `epochs` inner steps on 10 synthetic images, 16 real images."""
+    config = dict(smoke_config, dtype="float64", freeze_circuit=freeze_circuit)
+    config["dataset_settings"] = dict(config["dataset_settings"])
+    config["dataset_settings"]["mnist"] = dict(config["dataset_settings"]["mnist"],
+                                               distill_epochs=epochs)
+    settings = run_settings(config, "mnist", model_id, seed=0)
+    net = make_network(settings.model, settings.dataset, 0, "fast", torch.float64)
+    theta0, constants = split_parameters(net, freeze_circuit)
+    images, labels, raw_lrs = init_synthetic(settings, torch.Generator().manual_seed(0),
+                                             torch.float64)
+    raw_lrs = raw_lrs + torch.linspace(0.5, 1.5, len(raw_lrs), dtype=torch.float64)  # larger steps
+    mean, std = settings.dataset.mean[0], settings.dataset.std[0]
+    real_x = ((mnist.train_images[:16].double() / 255) - mean) / std
+    real_y = mnist.train_labels[:16]
+
+    def loss(images, raw_lrs):
+        steps = inner_schedule(images, labels, F.softplus(raw_lrs),
+                               settings.distill.distill_epochs)
+        return outer_loss(net, theta0, constants, steps, real_x, real_y)
+
+    return settings, net, theta0, constants, images, labels, raw_lrs, loss
+
+
+@pytest.mark.parametrize("model_id", ["classical", "q-res-herm"])
+def test_hypergradient_matches_finite_differences(smoke_config, mnist, model_id):
+    *_, images, labels, raw_lrs, loss = tiny_problem(smoke_config, mnist, model_id)
+    images.requires_grad_()
+    raw_lrs.requires_grad_()
+    g_images, g_lrs = torch.autograd.grad(loss(images, raw_lrs), [images, raw_lrs])
+    assert g_images.abs().max() > 1e-8 and g_lrs.abs().min() > 1e-8
+    eps = 1e-6
+    gen = torch.Generator().manual_seed(1)
+    images, raw_lrs = images.detach(), raw_lrs.detach()
+    for _ in range(3):  # directional derivatives along random image directions
+        v = torch.randn(images.shape, generator=gen, dtype=torch.float64)
+        fd = (loss(images + eps * v, raw_lrs) - loss(images - eps * v, raw_lrs)) / (2 * eps)
+        assert math.isclose(fd.item(), (g_images * v).sum().item(), rel_tol=1e-6,
+                            abs_tol=1e-9)
+    for t in range(len(raw_lrs)):  # every learned step size, one at a time
+        e = torch.zeros_like(raw_lrs)
+        e[t] = eps
+        fd = (loss(images, raw_lrs + e) - loss(images, raw_lrs - e)) / (2 * eps)
+        assert math.isclose(fd.item(), g_lrs[t].item(), rel_tol=1e-6, abs_tol=1e-9)
+
+
+def test_circuit_angles_train_in_inner_steps_and_get_hypergradient(smoke_config, mnist):
+    settings, net, theta0, constants, images, labels, raw_lrs, loss = tiny_problem(
+        smoke_config, mnist, "q-res-herm")
+    assert {"qnn.angles", "qnn.observable_raw", "alpha"} <= set(theta0) and not constants
+    steps = inner_schedule(images, labels, F.softplus(raw_lrs), settings.distill.distill_epochs)
+    final = train_steps(net, theta0, constants, steps, create_graph=True)
+    moved = (final["qnn.angles"] - theta0["qnn.angles"]).abs()
+    assert moved.max() > 1e-6 and (moved > 0).sum() > 40  # nearly all 54 angles move
+    assert (final["qnn.observable_raw"] - theta0["qnn.observable_raw"]).abs().max() > 1e-6
+    # The outer loss depends on the angles through the inner steps: non-zero hypergradient
+    # with respect to the initial angles, and the images' hypergradient passes through them.
+    images.requires_grad_()
+    g_angles, g_images = torch.autograd.grad(loss(images, raw_lrs),
+                                             [theta0["qnn.angles"], images])
+    assert g_angles.abs().max() > 1e-6 and g_images.abs().max() > 0
+
+
+def test_freeze_circuit_is_explicit(smoke_config, mnist):
+    settings, net, theta0, constants, images, labels, raw_lrs, _ = tiny_problem(
+        smoke_config, mnist, "q-res-herm", freeze_circuit=True)
+    assert set(constants) == {"qnn.angles"} and "qnn.angles" not in theta0
+    steps = inner_schedule(images, labels, F.softplus(raw_lrs), settings.distill.distill_epochs)
+    final = train_steps(net, theta0, constants, steps, create_graph=True)
+    assert "qnn.angles" not in final
+    assert (final["qnn.observable_raw"] - theta0["qnn.observable_raw"]).abs().max() > 1e-6
+    assert run_settings(smoke_config, "mnist", "q-res-herm", 0).freeze_circuit is False
+
+
+def test_inner_schedule_cycles_groups_with_own_step_sizes():
+    images = torch.arange(10).view(10, 1)  # 10 groups (the CIFAR layout)
+    labels = torch.zeros(10, 1)
+    lrs = torch.arange(30.0)
+    steps = inner_schedule(images, labels, lrs, distill_epochs=3)
+    assert len(steps) == 30
+    assert [int(s[0]) for s in steps] == list(range(10)) * 3
+    assert [float(s[2]) for s in steps] == list(range(30))
+
+
+def test_synthetic_init_follows_the_protocol(smoke_config):
+    settings = run_settings(smoke_config, "cifar10", "classical", 0)
+    images, labels, raw_lrs = init_synthetic(settings, torch.Generator().manual_seed(0),
+                                             torch.float32)
+    assert images.shape == (10, 10, 3, 32, 32) and labels.shape == (10, 10)
+    assert torch.equal(labels[4], torch.arange(10))
+    assert raw_lrs.shape == (30,)
+    torch.testing.assert_close(F.softplus(raw_lrs), torch.full((30,), 0.001))
+    assert abs(images.mean().item()) < 0.05 and abs(images.std().item() - 1) < 0.05
+
+
+def test_a_few_iterations_lower_the_loss_and_keep_lrs_positive(smoke_config, mnist):
+    settings = run_settings(dict(smoke_config, device="cpu"), "mnist", "q-res-herm", 0)
+    result = distill(settings, mnist, iterations=6, progress=False)
+    assert result.iterations == 6 and len(result.history) == 6
+    assert (result.lrs > 0).all()
+    assert result.images.shape == (1, 10, 1, 28, 28) and not result.images.requires_grad
+    # one circuit per sample: 3 steps x 10 images + 256 real images per iteration
+    assert result.circuit_evaluations == 6 * (3 * 10 + 256)
+
+
+def test_nan_outer_loss_stops_with_iteration_and_last_values(smoke_config, mnist,
+                                                             monkeypatch):
+    import qdistill.distill as module
+    calls = {"n": 0}
+    real_outer_loss = module.outer_loss
+
+    def poisoned(*args):
+        calls["n"] += 1
+        loss = real_outer_loss(*args)
+        return loss * float("nan") if calls["n"] == 3 else loss
+
+    monkeypatch.setattr(module, "outer_loss", poisoned)
+    settings = run_settings(smoke_config, "mnist", "classical", 0)
+    with pytest.raises(DistillationDiverged,
+                       match=r"outer loss is nan at iteration 3 .*last finite value: \(2, 2\.\d+"):
+        distill(settings, mnist, iterations=5, progress=False)

@@ -1,0 +1,93 @@
+"""The seven model ids build the architectures PAPER.md describes, from config."""
+
+import pytest
+import torch
+
+from qdistill.config import dataset_spec, load_config, model_spec
+from qdistill.models import LeNet, QuantumLeNet, make_network
+
+CONFIG = load_config()
+QUANTUM_IDS = [m for m in CONFIG["models"] if m != "classical"]
+
+
+def test_the_seven_model_ids():
+    assert CONFIG["models"] == ["classical", "q-res-herm", "q-res-fixedherm", "q-res-pauliz",
+                                "q-nores-herm", "q-nores-fixedherm", "q-nores-pauliz"]
+    expected = {"q-res-herm": (True, "hermitian"), "q-res-fixedherm": (True, "hermitian-fixed"),
+                "q-res-pauliz": (True, "pauliz"), "q-nores-herm": (False, "hermitian"),
+                "q-nores-fixedherm": (False, "hermitian-fixed"),
+                "q-nores-pauliz": (False, "pauliz")}
+    for model_id, (residual, observable) in expected.items():
+        spec = model_spec(CONFIG, model_id)
+        assert (spec.kind, spec.residual, spec.observable) == ("quantum", residual, observable)
+        assert (spec.n_qubits, spec.n_layers) == (6, 3)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+@pytest.mark.parametrize("model_id", CONFIG["models"])
+def test_forward_shapes(model_id, dataset):
+    ds = dataset_spec(CONFIG, dataset)
+    net = make_network(model_spec(CONFIG, model_id), ds, seed=0)
+    x = torch.randn(5, ds.channels, ds.image_size, ds.image_size)
+    out = net(x)
+    assert out.shape == (5, 10) and torch.isfinite(out).all()
+
+
+def trainable(net):
+    return {n: p.numel() for n, p in net.named_parameters()}
+
+
+def test_quantum_lenet_parameters():
+    ds = dataset_spec(CONFIG, "mnist")
+    herm = make_network(model_spec(CONFIG, "q-res-herm"), ds, seed=0)
+    params = trainable(herm)
+    assert params["qnn.angles"] == 54
+    assert params["qnn.observable_raw"] == 6 * 8  # a free complex 2x2 per qubit
+    assert params["alpha"] == 1 and herm.alpha.item() == 0.5
+    assert herm.fc2.out_features == 64 and herm.fc3.in_features == 6
+    assert herm.fc_res.in_features == 64 and herm.fc_final.in_features == 10
+    fixed = trainable(make_network(model_spec(CONFIG, "q-res-fixedherm"), ds, seed=0))
+    assert "qnn.observable_raw" not in fixed and fixed["qnn.angles"] == 54
+    nores = trainable(make_network(model_spec(CONFIG, "q-nores-pauliz"), ds, seed=0))
+    assert "alpha" not in nores and not any(n.startswith("fc_res") for n in nores)
+
+
+def test_classical_lenet_is_wangs():
+    net = make_network(model_spec(CONFIG, "classical"), dataset_spec(CONFIG, "mnist"), seed=0)
+    assert isinstance(net, LeNet)
+    assert sum(trainable(net).values()) == 61_706  # LeNet-5 on 28 px with padding 2
+    assert net.trunk.conv1.padding == (2, 2)
+    cifar = make_network(model_spec(CONFIG, "classical"), dataset_spec(CONFIG, "cifar10"), 0)
+    assert cifar.trunk.conv1.padding == (0, 0) and cifar.trunk.conv1.in_channels == 3
+
+
+def test_fixed_initialisation_depends_only_on_seed():
+    ds = dataset_spec(CONFIG, "cifar10")
+    spec = model_spec(CONFIG, "q-res-fixedherm")
+    a, b = make_network(spec, ds, seed=3), make_network(spec, ds, seed=3)
+    torch.manual_seed(123)  # the global RNG must not matter
+    c = make_network(spec, ds, seed=4)
+    for (name, ta), tb, tc in zip(a.state_dict().items(), b.state_dict().values(),
+                                  c.state_dict().values()):
+        assert torch.equal(ta, tb), name
+        if name.endswith("weight") or name.startswith("qnn."):
+            assert not torch.equal(ta, tc), name
+    assert all(m.bias.abs().max().item() == 0 for m in a.modules() if hasattr(m, "bias")
+               and isinstance(m.bias, torch.Tensor))
+
+
+def test_wrong_channel_count_is_a_clear_error():
+    net = make_network(model_spec(CONFIG, "q-res-herm"), dataset_spec(CONFIG, "mnist"), 0)
+    with pytest.raises(ValueError, match=r"expected images of shape \(B, 1, 28, 28\), "
+                                         r"got \(2, 3, 28, 28\)"):
+        net(torch.randn(2, 3, 28, 28))
+
+
+def test_backends_give_the_same_network_output():
+    ds = dataset_spec(CONFIG, "mnist")
+    spec = model_spec(CONFIG, "q-nores-herm")
+    fast = make_network(spec, ds, 1, "fast", torch.float64)
+    slow = make_network(spec, ds, 1, "pennylane", torch.float64)
+    assert isinstance(slow, QuantumLeNet) and slow.qnn.backend == "pennylane"
+    x = torch.randn(3, 1, 28, 28, dtype=torch.float64)
+    torch.testing.assert_close(fast(x), slow(x), rtol=0, atol=1e-9)
