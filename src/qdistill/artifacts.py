@@ -10,12 +10,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .config import RunSettings
-from .distill import DistillResult
+if TYPE_CHECKING:  # no runtime import: the report rules read artifacts without PennyLane
+    from .config import RunSettings
+    from .distill import DistillResult
 
 DISTILLED = "distilled.pt"
 DISTILL_LOG = "distill_log.json"
@@ -43,7 +44,7 @@ def write_json(path: str | Path, obj: Any) -> None:
     _write_atomic(Path(path), lambda h: h.write((json.dumps(obj, indent=2) + "\n").encode()))
 
 
-def save_distilled(path: str | Path, settings: RunSettings, result: DistillResult,
+def save_distilled(path: str | Path, settings: "RunSettings", result: "DistillResult",
                    data_source: str) -> None:
     """Only deterministic content goes in here (no timings), so the same seed and config
     give the same bytes."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import torch
@@ -17,18 +16,10 @@ from .artifacts import ArtifactError
 from .config import ConfigError, load_config, run_settings
 from .data import DataError
 from .distill import DistillationDiverged
+from .logs import setup_logging
 from .runs import distill_run, evaluate_run
 
 log = logging.getLogger("qdistill")
-
-
-def setup_logging(log_file: str | Path | None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if log_file:
-        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w"))
-    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:

@@ -98,14 +98,18 @@ def _schema_error_message(source: str, err: jsonschema.ValidationError) -> str:
     return f"{source}: key '{key}': {err.message}. Fix the value in {source} or in --config."
 
 
-def validate_config(config: dict[str, Any], source: str = "config.yaml") -> dict[str, Any]:
-    """Validate against schemas/config.schema.yaml, then the cross-key rules. Returns config."""
+def validate_schema(config: dict[str, Any], source: str = "config.yaml") -> None:
+    """Check config against schemas/config.schema.yaml (the Snakefile uses
+    snakemake.utils.validate with the same schema instead)."""
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
                     key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         raise ConfigError(_schema_error_message(source, errors[0]))
 
+
+def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> None:
+    """The rules a schema cannot say: names used in one key must be defined in another."""
     budgets = config["budgets"]
     if config["budget"] not in budgets:
         raise ConfigError(f"{source}: key 'budget': unknown budget {config['budget']!r}; "
@@ -120,6 +124,9 @@ def validate_config(config: dict[str, Any], source: str = "config.yaml") -> dict
             raise ConfigError(f"{source}: key 'model_variants.{model_id}': a quantum variant needs "
                               "both 'residual' (true/false) and 'observable' "
                               "(pauliz | hermitian-fixed | hermitian).")
+    if config["baseline"]["model"] not in variants:
+        raise ConfigError(f"{source}: key 'baseline.model': unknown model id "
+                          f"{config['baseline']['model']!r}; allowed: {', '.join(variants)}.")
     for name in config["datasets"]:
         if name not in config["dataset_settings"]:
             raise ConfigError(f"{source}: key 'datasets': {name!r} has no entry in dataset_settings.")
@@ -131,6 +138,12 @@ def validate_config(config: dict[str, Any], source: str = "config.yaml") -> dict
     if mirror and not Path(mirror).is_dir():
         raise ConfigError(f"{source}: key 'data_mirror': folder {mirror!r} does not exist; "
                           "point it at a folder holding MNIST/raw/*.gz and/or cifar10/, or set null.")
+
+
+def validate_config(config: dict[str, Any], source: str = "config.yaml") -> dict[str, Any]:
+    """Schema, then cross-key rules. Returns config."""
+    validate_schema(config, source)
+    check_cross_keys(config, source)
     return config
 
 

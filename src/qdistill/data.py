@@ -265,3 +265,13 @@ class RealBatches:
                 if self.spec.augment:
                     images = augment(images, self.generator)
                 yield images, self.data.train_labels[idx]
+
+
+def prepare_dataset(name: str, root: str | Path, mirror: str | Path | None = None) -> dict:
+    """Fetch (or copy from the mirror) and check one dataset; return its manifest."""
+    data = load_dataset(name, root, mirror)
+    return {"dataset": name, "source": data.source, "root": str(root),
+            "mirror": str(mirror) if mirror else None, "classes": list(data.classes),
+            "train_images": int(len(data.train_labels)),
+            "test_images": int(len(data.test_labels)),
+            "image_shape": list(data.train_images.shape[1:])}

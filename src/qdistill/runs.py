@@ -12,6 +12,7 @@ import torch
 from . import __version__
 from .artifacts import (DISTILL_LOG, DISTILLED, METRICS, load_distilled, read_json,
                         save_distilled, write_json)
+from .baseline import train_full
 from .config import RunSettings
 from .data import load_dataset
 from .distill import distill
@@ -62,3 +63,15 @@ def evaluate_run(run_dir: str | Path, data_root: str | Path,
              metrics["test_acc"], metrics["random_real_acc_mean"] or float("nan"),
              metrics["init_acc"])
     return metrics
+
+
+def baseline_run(settings: RunSettings, out_file: str | Path, data_root: str | Path,
+                 data_mirror: str | Path | None, epochs: float, lr: float, batch_size: int,
+                 progress: bool = True) -> dict[str, Any]:
+    """Train the model normally on all training images; write the result as JSON."""
+    data = load_dataset(settings.dataset.name, data_root, data_mirror)
+    result = train_full(settings, data, epochs, lr, batch_size, progress)
+    write_json(out_file, result)
+    log.info("full-data %s on %s: %.2f%% after %d iterations", settings.model.model_id,
+             settings.dataset.name, result["test_acc"], result["iterations"])
+    return result

@@ -1,0 +1,44 @@
+# qdistill: Table I of "Dataset Distillation for Quantum Neural Networks" (arXiv 2503.17935)
+# from nothing: data -> distillation runs -> evaluation -> tables, figures, report.
+#
+#   snakemake --cores all                          # the paper's budget (default)
+#   snakemake --cores all --config budget=quick    # minutes
+#   snakemake --report results/report.html
+import os
+import re
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# The library lives in src/qdistill. The Snakefile imports it from there; the jobs' scripts
+# find it through the link scripts/qdistill (Snakemake puts a script's folder on sys.path),
+# so it works in a venv, a conda env or on a cluster node without installing it.
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+
+from qdistill.config import check_cross_keys, run_settings
+
+
+configfile: "config.yaml"
+
+
+validate(config, "schemas/config.schema.yaml")
+check_cross_keys(config, "config.yaml (with --config overrides)")
+
+
+report: "rules/captions/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/distill.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        rules.table.output,
+        rules.figures.output,
+    default_target: True

@@ -1,0 +1,48 @@
+# Names and input functions shared by the rules. Which runs exist: datasets x models x
+# seeds of config.yaml (seeds from the chosen budget).
+
+BUDGET = config["budgets"][config["budget"]]
+DATASETS = config["datasets"]
+MODELS = config["models"]
+SEEDS = BUDGET["seeds"]
+DATA_ROOT = config["data_root"]
+RUN = "results/runs/{dataset}/{model}/seed{seed}"
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    model="|".join(re.escape(m) for m in config["model_variants"]),
+    seed=r"\d+",
+
+
+def all_runs(filename):
+    return expand(f"{RUN}/{filename}", dataset=DATASETS, model=MODELS, seed=SEEDS)
+
+
+def all_baselines():
+    return expand("results/baselines/{dataset}/seed{seed}.json", dataset=DATASETS, seed=SEEDS)
+
+
+def manifest(wildcards):
+    return f"{DATA_ROOT}/{wildcards.dataset}.manifest.json"
+
+
+def settings_of_run(wildcards):
+    """Every setting of one run; as a param it also reruns the job when any changes."""
+    return run_settings(config, wildcards.dataset, wildcards.model, int(wildcards.seed)).to_dict()
+
+
+def settings_of_baseline(wildcards):
+    return run_settings(config, wildcards.dataset, config["baseline"]["model"],
+                        int(wildcards.seed)).to_dict()
+
+
+# Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration
+# measured on 2 CPU cores (bench/), with a wide margin.
+SECONDS_PER_ITERATION = {"mnist": 0.3, "cifar10": 3.0}
+ITERATIONS_PER_EPOCH = {"mnist": 59, "cifar10": 49}
+
+
+def distill_runtime(wildcards):
+    iterations = BUDGET["epochs"] * ITERATIONS_PER_EPOCH[wildcards.dataset]
+    return int(10 + 2 * iterations * SECONDS_PER_ITERATION[wildcards.dataset] / 60)

@@ -1,0 +1,50 @@
+rule distill:
+    """Distill one dataset x model x seed (Wang et al., fixed initialisation)."""
+    input:
+        manifest=manifest,
+    output:
+        distilled=f"{RUN}/distilled.pt",
+        distill_log=f"{RUN}/distill_log.json",
+    params:
+        settings=settings_of_run,
+        root=lambda wildcards, input: os.path.dirname(input.manifest),
+        mirror=config["data_mirror"] or "",
+    log:
+        f"results/logs/distill/{{dataset}}/{{model}}/seed{{seed}}.log",
+    benchmark:
+        "results/benchmarks/distill/{dataset}/{model}/seed{seed}.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=distill_runtime,
+    script:
+        "../scripts/distill.py"
+
+
+rule baseline:
+    """The ceiling: the classical LeNet trained normally on the full training set."""
+    input:
+        manifest=manifest,
+    output:
+        "results/baselines/{dataset}/seed{seed}.json",
+    params:
+        settings=settings_of_baseline,
+        epochs=BUDGET["baseline_epochs"],
+        lr=config["baseline"]["lr"],
+        batch_size=config["baseline"]["batch_size"],
+        root=lambda wildcards, input: os.path.dirname(input.manifest),
+        mirror=config["data_mirror"] or "",
+    log:
+        "results/logs/baseline/{dataset}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/baseline/{dataset}/seed{seed}.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=120,
+    script:
+        "../scripts/baseline.py"

@@ -1,0 +1,10 @@
+"""Rule baseline: the classical LeNet trained normally on the full training set."""
+
+from qdistill.config import RunSettings
+from qdistill.logs import start_job
+from qdistill.runs import baseline_run
+
+start_job(snakemake.log[0], snakemake.threads)
+baseline_run(RunSettings.from_dict(snakemake.params.settings), snakemake.output[0],
+             snakemake.params.root, snakemake.params.mirror or None, snakemake.params.epochs,
+             snakemake.params.lr, snakemake.params.batch_size)

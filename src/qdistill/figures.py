@@ -1,0 +1,98 @@
+"""Figures (seaborn/matplotlib, PNG and PDF): distilled image grids, accuracy per model with
+every seed and the paper's value, and outer-loss / test-batch accuracy curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import torch  # noqa: E402
+
+from .tables import DATASET_TITLES, paper_numbers  # noqa: E402
+
+sns.set_theme(style="whitegrid", context="paper")
+
+
+def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
+    fig.savefig(png, dpi=150, bbox_inches="tight")
+    fig.savefig(pdf, bbox_inches="tight")
+    plt.close(fig)
+
+
+def image_grid(distilled: dict[str, Any], classes: list[str], title: str) -> plt.Figure:
+    """Rows: the distill_steps groups; columns: the images of a group, labelled by class.
+    Images are denormalised with the dataset's mean and std and clipped to [0, 1]."""
+    ds = distilled["settings"]["dataset"]
+    images = distilled["images"].float()  # (steps, per_step, C, H, W)
+    mean = torch.tensor(ds["mean"]).view(1, 1, -1, 1, 1)
+    std = torch.tensor(ds["std"]).view(1, 1, -1, 1, 1)
+    images = (images * std + mean).clamp(0, 1)
+    steps, per_step = images.shape[:2]
+    fig, axes = plt.subplots(steps, per_step, figsize=(1.1 * per_step, 1.2 * steps + 0.4),
+                             squeeze=False, layout="constrained")
+    for s in range(steps):
+        for i in range(per_step):
+            ax = axes[s][i]
+            img = images[s, i].permute(1, 2, 0).numpy()
+            ax.imshow(img.squeeze(-1) if img.shape[-1] == 1 else img,
+                      cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            if s == 0:
+                ax.set_title(classes[int(distilled["labels"][s, i])], fontsize=7)
+        axes[s][0].set_ylabel(f"step {s + 1}", fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str]) -> plt.Figure:
+    """Every seed as a point, the mean as a bar, the paper's value as a red diamond."""
+    sel = runs[runs.dataset == dataset]
+    fig, ax = plt.subplots(figsize=(1.0 * len(models) + 2, 3.4))
+    sns.barplot(sel, x="model", y="test_acc", order=models, errorbar=None, color="#c6dbef",
+                ax=ax, label="mean over seeds")
+    sns.stripplot(sel, x="model", y="test_acc", order=models, color="#08519c", size=5,
+                  jitter=0.15, ax=ax, label="seed")
+    paper = paper_numbers()
+    paper = paper[(paper.dataset == dataset) & paper.model.isin(models)]
+    ax.scatter([models.index(m) for m in paper.model], paper.paper_acc, marker="D",
+               color="#cb181d", zorder=5, label="paper")
+    if "random_real_acc" in sel and sel.random_real_acc.notna().any():
+        rr = sel.groupby("model").random_real_acc.mean().reindex(models)
+        ax.scatter(range(len(models)), rr, marker="_", s=300, color="grey", zorder=4,
+                   label="random real images")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))
+    ax.set(ylim=(0, 100), xlabel="", ylabel="test accuracy (%)",
+           title=f"{DATASET_TITLES.get(dataset, dataset)}: accuracy after training on the "
+                 "distilled images")
+    ax.tick_params(axis="x", rotation=30)
+    return fig
+
+
+def curves_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt.Figure:
+    """Outer loss and test-batch accuracy against outer iterations (mean and range over
+    seeds), one line per model."""
+    sel = history[history.dataset == dataset]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for ax, column, label in ((axes[0], "outer_loss", "outer loss (real batches)"),
+                              (axes[1], "test_batch_acc", "test-batch accuracy (%)")):
+        sns.lineplot(sel, x="iteration", y=column, hue="model", hue_order=models,
+                     errorbar=("pi", 100), ax=ax)
+        ax.set(ylabel=label, xlabel="outer iteration")
+        ax.legend(fontsize=6)
+    fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: distillation progress", fontsize=9)
+    return fig
+
+
+def history_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = [{"dataset": m["dataset"], "model": m["model"], "seed": m["seed"], **record}
+            for m in metrics for record in (m.get("distill") or {}).get("history", [])]
+    return pd.DataFrame(rows).drop(columns=["lrs"], errors="ignore")

@@ -1,0 +1,29 @@
+"""Logging set-up for the CLI and for the workflow's jobs (kept free of heavy imports)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(log_file: str | Path | None) -> None:
+    """INFO to stderr, and to log_file when given."""
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    logging.basicConfig(level=logging.INFO, handlers=handlers, force=True, format=FORMAT)
+
+
+def start_job(log_file: str | Path, threads: int) -> None:
+    """For workflow scripts: everything (logging, progress bars, warnings) into the rule's
+    log file, and torch on the job's share of the cores."""
+    import torch
+
+    Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr = open(log_file, "a", buffering=1)  # noqa: SIM115 (lives as long as the job)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True, format=FORMAT)
+    torch.set_num_threads(max(1, int(threads)))
