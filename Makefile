@@ -8,7 +8,6 @@ STAMP  := $(VENV)/.installed
 # A local dataset mirror used before any download (empty: download from the internet).
 DATA_MIRROR ?= $(wildcard ../shared/datasets)
 BUDGET ?= quick
-RUNS   := results/runs
 
 .PHONY: setup reproduce test bench clean-venv
 
@@ -22,19 +21,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/pip install --no-deps -e .
 	touch $(STAMP)
 
-# The main job. Until the Snakemake workflow lands this distills MNIST for the classical
-# LeNet and the quantum LeNet (residual + trainable Hermitian) at $(BUDGET) and evaluates.
+SNAKEMAKE_CONFIG = budget=$(BUDGET) $(if $(DATA_MIRROR),data_mirror=$(DATA_MIRROR))
+
+# The main job: the whole workflow (Table I, figures), then the HTML report.
 reproduce: $(STAMP)
-	for model in classical q-res-herm; do \
-	  $(BIN)/python -m qdistill distill --dataset mnist --model $$model --seed 0 \
-	    --budget $(BUDGET) --out $(RUNS)/mnist/$$model/seed0 \
-	    $(if $(DATA_MIRROR),--data-mirror $(DATA_MIRROR)) && \
-	  $(BIN)/python -m qdistill evaluate $(RUNS)/mnist/$$model/seed0 \
-	    $(if $(DATA_MIRROR),--data-mirror $(DATA_MIRROR)) || exit 1; \
-	done
+	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores all --config $(SNAKEMAKE_CONFIG)
+	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/report.html --config $(SNAKEMAKE_CONFIG)
 
 test: $(STAMP)
-	QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) $(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) $(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/core_speed.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))

@@ -9,7 +9,7 @@ from qdistill.config import load_config
 from qdistill.data import load_dataset
 
 REPO = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("QDISTILL_DATA_MIRROR", REPO.parent / "shared" / "datasets"))
+MIRROR = Path(os.environ.get("QDISTILL_DATA_MIRROR", REPO.parent / "shared" / "datasets")).resolve()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,158 @@
+"""The Snakemake workflow: lint, the paper budget's plan, and a real end-to-end run at the
+smoke budget on MNIST and the CIFAR-10 JPEG copy from the mirror (a few minutes)."""
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from qdistill.tables import TABLE1_COLUMNS, paper_numbers
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW = ["Snakefile", "config.yaml", "rules", "scripts", "envs", "schemas", "profiles", "src"]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A private copy of the workflow, so runs and touched files never reach the repository."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600):
+    proc = subprocess.run([SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run: rule -> count."""
+    table = output[output.index("Job stats:"):]
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("workflow"))
+
+
+def test_lint_reports_nothing(workflow_copy):
+    proc = snakemake(workflow_copy, "--lint")
+    assert "Lints for" not in proc.stdout + proc.stderr
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
+
+
+def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
+    proc = snakemake(workflow_copy, "-n", "--config", f"data_mirror={mirror}")
+    paper = CONFIG["budgets"]["paper"]
+    runs = len(CONFIG["datasets"]) * len(CONFIG["models"]) * len(paper["seeds"])
+    assert runs == 42
+    assert planned_jobs(proc.stdout) == {
+        "download": 2, "distill": runs, "evaluate": runs, "baseline": 2 * len(paper["seeds"]),
+        "table": 1, "figures": 1, "all": 1}
+
+
+def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
+    extra = tmp_path / "more.yaml"
+    extra.write_text(yaml.safe_dump({
+        "budgets": {"quick": dict(CONFIG["budgets"]["quick"], seeds=[0, 7])},
+        "models": ["classical", "q-res-herm"], "datasets": ["mnist"]}))
+    proc = snakemake(workflow_copy, "-n", "--configfile", str(extra), "--config",
+                     "budget=quick", f"data_mirror={mirror}")
+    jobs = planned_jobs(proc.stdout)
+    assert jobs["distill"] == 4 and jobs["evaluate"] == 4 and jobs["download"] == 1
+    assert "results/runs/mnist/q-res-herm/seed7/distilled.pt" in proc.stdout
+
+
+@pytest.mark.parametrize("override, message", [
+    ("budget=huge", "key 'budget': unknown budget 'huge'"),
+    ("data_mirror=/no/such/dir", "key 'data_mirror': folder '/no/such/dir' does not exist"),
+    ("qnn_backend=qiskit", "'qiskit' is not one of"),
+])
+def test_bad_config_fails_at_parse_time(workflow_copy, override, message):
+    proc = snakemake(workflow_copy, "-n", "--config", override, check=False)
+    assert proc.returncode != 0
+    assert message in proc.stdout + proc.stderr
+    assert not (workflow_copy / "results").exists()
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory, mirror, data_root):
+    """The whole DAG at budget=smoke on real data, then the report."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
+    config = ["--config", "budget=smoke", f"data_mirror={mirror}", f"data_root={data_root}"]
+    snakemake(workdir, "--cores", "2", *config, timeout=900)
+    snakemake(workdir, "--report", "results/report.html", *config)
+    return workdir, config
+
+
+def test_smoke_run_builds_table1(smoke_run):
+    workdir, _ = smoke_run
+    table = pd.read_csv(workdir / "results/tables/table1.csv")
+    assert list(table.columns) == TABLE1_COLUMNS
+    assert len(table) == 14
+    assert list(zip(table.dataset, table.model)) == [
+        (d, m) for d in CONFIG["datasets"] for m in CONFIG["models"]]
+    assert table.acc_mean.between(0, 100).all() and (table.n_seeds == 1).all()
+    assert (table.budget == "smoke").all()
+    assert set(table[table.dataset == "mnist"].data_source) == {"official"}
+    assert set(table[table.dataset == "cifar10"].data_source) == {"jpeg-copy"}
+    paper = paper_numbers().set_index(["dataset", "model"]).paper_acc
+    for row in table.itertuples():
+        if (row.dataset, row.model) in paper.index:
+            assert row.paper_acc == pytest.approx(paper[(row.dataset, row.model)])
+            assert row.delta == pytest.approx(row.acc_mean - row.paper_acc, abs=0.011)
+        else:
+            assert math.isnan(row.paper_acc) and math.isnan(row.delta)
+    assert table.set_index(["dataset", "model"]).paper_acc[("mnist", "q-res-herm")] == 91.9
+    md = (workdir / "results/tables/table1.md").read_text()
+    assert "not reported" in md and "| MNIST" in md and "CIFAR-10" in md
+    assert "\\begin{tabular}" in (workdir / "results/tables/table1.tex").read_text()
+    baseline = pd.read_csv(workdir / "results/tables/full_data_baseline.csv")
+    assert list(baseline.dataset) == ["mnist", "cifar10"]
+    assert baseline.acc_mean.between(0, 100).all()
+
+
+def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
+    workdir, _ = smoke_run
+    figures = workdir / "results/figures"
+    expected = [f"distilled_{d}_{m}" for d in CONFIG["datasets"] for m in CONFIG["models"]]
+    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves") for d in CONFIG["datasets"]]
+    for name in expected:
+        for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
+            path = figures / f"{name}{ext}"
+            assert path.read_bytes()[:4] == magic, path
+            assert path.stat().st_size > 5_000, path
+    report = (workdir / "results/report.html").read_text(errors="replace")
+    assert "table1.csv" in report and "accuracy_mnist.png" in report
+
+
+def test_rerun_does_nothing_and_touching_the_table_script_reruns_only_the_table(smoke_run):
+    workdir, config = smoke_run
+    assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *config).stdout
+    os.utime(workdir / "scripts/table.py")
+    proc = snakemake(workdir, "-n", "--cores", "2", *config)
+    assert planned_jobs(proc.stdout) == {"table": 1, "all": 1}
+    figure = workdir / "results/figures/accuracy_mnist.png"
+    before = figure.stat().st_mtime_ns
+    snakemake(workdir, "--cores", "2", *config)
+    assert figure.stat().st_mtime_ns == before
+    assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *config).stdout
