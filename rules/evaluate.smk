@@ -10,6 +10,7 @@ rule evaluate:
         root=lambda wildcards, input: os.path.dirname(input.manifest),
         mirror=config["data_mirror"] or "",
         device=config["device"],
+        random_real_draws=BUDGET["random_real_draws"],
     log:
         f"results/logs/evaluate/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:

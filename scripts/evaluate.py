@@ -7,4 +7,5 @@ from qdistill.runs import evaluate_run
 
 start_job(snakemake.log[0], snakemake.threads)
 evaluate_run(Path(snakemake.output.metrics).parent, snakemake.params.root,
-             snakemake.params.mirror or None, snakemake.params.device)
+             snakemake.params.mirror or None, snakemake.params.device,
+             snakemake.params.random_real_draws)

@@ -50,6 +50,13 @@ def test_bad_nested_values(tmp_path):
     with pytest.raises(ConfigError, match=r"key 'dataset_settings.mnist.distill_steps': 0 is "
                                           r"less than the minimum of 1"):
         load_config(path)
+    config["dataset_settings"]["mnist"]["distill_steps"] = 1
+    config["dataset_settings"]["mnist"]["image_size"] = 32
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match=r"key 'dataset_settings.mnist': channels, image_size, "
+                                          r"num_classes are \(1, 32, 10\), but mnist has "
+                                          r"\(1, 28, 10\)"):
+        load_config(path)
 
 
 def test_unknown_ids_in_run_settings():

@@ -10,24 +10,25 @@ import torch.nn.functional as F
 from qdistill.config import run_settings
 from qdistill.distill import (DistillationDiverged, distill, init_synthetic, inner_schedule,
                               outer_loss, split_parameters, train_steps)
+from qdistill.data import normalize
 from qdistill.models import make_network
 
 
-def tiny_problem(smoke_config, mnist, model_id, freeze_circuit=False, epochs=2):
-    """float64, T = `epochs` inner steps on 10 synthetic images, 16 real images."""
+def tiny_problem(smoke_config, data, model_id, freeze_circuit=False, epochs=2,
+                 dataset="mnist", steps=1):
+    """float64, T = steps x epochs inner steps on 10 synthetic images a step, 16 real images."""
     config = dict(smoke_config, dtype="float64", freeze_circuit=freeze_circuit)
     config["dataset_settings"] = dict(config["dataset_settings"])
-    config["dataset_settings"]["mnist"] = dict(config["dataset_settings"]["mnist"],
-                                               distill_epochs=epochs)
-    settings = run_settings(config, "mnist", model_id, seed=0)
+    config["dataset_settings"][dataset] = dict(config["dataset_settings"][dataset],
+                                               distill_epochs=epochs, distill_steps=steps)
+    settings = run_settings(config, dataset, model_id, seed=0)
     net = make_network(settings.model, settings.dataset, 0, "fast", torch.float64)
     theta0, constants = split_parameters(net, freeze_circuit)
     images, labels, raw_lrs = init_synthetic(settings, torch.Generator().manual_seed(0),
                                              torch.float64)
     raw_lrs = raw_lrs + torch.linspace(0.5, 1.5, len(raw_lrs), dtype=torch.float64)  # larger steps
-    mean, std = settings.dataset.mean[0], settings.dataset.std[0]
-    real_x = ((mnist.train_images[:16].double() / 255) - mean) / std
-    real_y = mnist.train_labels[:16]
+    real_x = normalize(data.train_images[::997][:16], settings.dataset, torch.float64)
+    real_y = data.train_labels[::997][:16]
 
     def loss(images, raw_lrs):
         steps = inner_schedule(images, labels, F.softplus(raw_lrs),
@@ -37,9 +38,23 @@ def tiny_problem(smoke_config, mnist, model_id, freeze_circuit=False, epochs=2):
     return settings, net, theta0, constants, images, labels, raw_lrs, loss
 
 
-@pytest.mark.parametrize("model_id", ["classical", "q-res-herm"])
+@pytest.mark.parametrize("model_id", ["classical", "q-res-herm", "q-nores-pauliz"])
 def test_hypergradient_matches_finite_differences(smoke_config, mnist, model_id):
     *_, images, labels, raw_lrs, loss = tiny_problem(smoke_config, mnist, model_id)
+    check_hypergradient(images, raw_lrs, loss)
+
+
+@pytest.mark.parametrize("model_id", ["classical", "q-res-fixedherm"])
+def test_hypergradient_with_several_groups_matches_finite_differences(
+        smoke_config, cifar10, model_id):
+    """The CIFAR-10 layout: several image groups cycled over epochs (here 2 x 2, T = 4)."""
+    *_, images, labels, raw_lrs, loss = tiny_problem(smoke_config, cifar10, model_id,
+                                                     dataset="cifar10", steps=2)
+    assert images.shape == (2, 10, 3, 32, 32) and raw_lrs.shape == (4,)
+    check_hypergradient(images, raw_lrs, loss)
+
+
+def check_hypergradient(images, raw_lrs, loss):
     images.requires_grad_()
     raw_lrs.requires_grad_()
     g_images, g_lrs = torch.autograd.grad(loss(images, raw_lrs), [images, raw_lrs])
@@ -108,14 +123,43 @@ def test_synthetic_init_follows_the_protocol(smoke_config):
     assert abs(images.mean().item()) < 0.05 and abs(images.std().item() - 1) < 0.05
 
 
-def test_a_few_iterations_lower_the_loss_and_keep_lrs_positive(smoke_config, mnist):
-    settings = run_settings(dict(smoke_config, device="cpu"), "mnist", "q-res-herm", 0)
-    result = distill(settings, mnist, iterations=6, progress=False)
-    assert result.iterations == 6 and len(result.history) == 6
+@pytest.mark.parametrize("model_id", ["classical", "q-res-herm"])
+def test_distillation_lowers_the_outer_loss(smoke_config, mnist, model_id):
+    settings = run_settings(dict(smoke_config, device="cpu"), "mnist", model_id, 0)
+    result = distill(settings, mnist, iterations=40, log_every=1, progress=False)
+    losses = [h["outer_loss"] for h in result.history]
+    assert len(losses) == 40
+    assert sum(losses[-8:]) / 8 < sum(losses[:8]) / 8 - 0.02
     assert (result.lrs > 0).all()
     assert result.images.shape == (1, 10, 1, 28, 28) and not result.images.requires_grad
     # one circuit per sample: 3 steps x 10 images + 256 real images per iteration
-    assert result.circuit_evaluations == 6 * (3 * 10 + 256)
+    per_sample = 0 if model_id == "classical" else 1
+    assert result.circuit_evaluations == per_sample * 40 * (3 * 10 + 256)
+
+
+def test_evaluation_replays_what_distillation_trained(smoke_config, mnist):
+    """evaluate's theta0 and inner schedule are distill's: replaying the learned steps on
+    the monitor batch gives the accuracy the last log line reported."""
+    from qdistill.distill import monitor_batch, split_parameters
+    from qdistill.evaluate import accuracy_after_steps
+
+    settings = run_settings(dict(smoke_config, device="cpu"), "mnist", "q-nores-herm", 3)
+    result = distill(settings, mnist, iterations=5, progress=False)
+    net = make_network(settings.model, settings.dataset, 3, "fast", torch.float32)
+    theta0, constants = split_parameters(net, False)
+    images, labels = monitor_batch(mnist, settings, torch.float32)
+    replayed = accuracy_after_steps(net, theta0, constants, result.images, result.labels,
+                                    result.lrs, settings.distill.distill_epochs, images, labels)
+    assert replayed == result.history[-1]["test_batch_acc"]
+
+
+def test_monitor_batch_covers_every_class(smoke_config, cifar10):
+    """The JPEG copy is stored sorted by class: the monitor batch must not be a prefix."""
+    from qdistill.distill import monitor_batch
+
+    settings = run_settings(smoke_config, "cifar10", "classical", 0)
+    _, labels = monitor_batch(cifar10, settings, torch.float32)
+    assert len(labels) == 256 and labels.bincount(minlength=10).min() >= 10
 
 
 def test_nan_outer_loss_stops_with_iteration_and_last_values(smoke_config, mnist,

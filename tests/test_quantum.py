@@ -13,7 +13,8 @@ TOL = 1e-9
 def random_pair(observable, seed):
     """A fast and a PennyLane layer with the same random float64 parameters."""
     fast = QuantumLayer(6, 3, observable, "fast").double()
-    fast.reset_parameters(torch.Generator().manual_seed(seed))
+    fast.reset_parameters(torch.Generator().manual_seed(seed),
+                          torch.Generator().manual_seed(seed + 2))
     with torch.no_grad():  # angles over the whole circle, not only near 0
         fast.angles.uniform_(-3.2, 3.2, generator=torch.Generator().manual_seed(seed + 1))
     circuit = QuantumLayer(6, 3, observable, "pennylane").double()

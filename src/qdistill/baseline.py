@@ -14,6 +14,7 @@ from .config import RunSettings
 from .data import ImageData, RealBatches, normalize
 from .distill import accuracy, resolve_device, torch_dtype
 from .models import make_network
+from .rng import generator
 
 
 def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
@@ -24,8 +25,8 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
     data = data.to(device)
     net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
                        dtype, device)
-    generator = torch.Generator().manual_seed(settings.seed)
-    batches = RealBatches(data, settings.dataset, batch_size, generator, dtype)
+    batches = RealBatches(data, settings.dataset, batch_size,
+                          generator(settings.seed, "baseline-batches"), dtype)
     iterations = max(1, round(epochs * len(batches)))
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     real = iter(batches)

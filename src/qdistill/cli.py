@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from .artifacts import ArtifactError
-from .config import ConfigError, load_config, run_settings
+from .artifacts import DISTILLED, ArtifactError, load_distilled
+from .config import ConfigError, budget_settings, load_config, run_settings
 from .data import DataError
 from .distill import DistillationDiverged
 from .logs import setup_logging
@@ -28,7 +28,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-mirror", help="local mirror copied in before any download "
                    "(config key data_mirror), e.g. ../shared/datasets")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="config key device")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1, as the workflow's jobs: the bytes of "
+                        "distilled.pt depend on the thread count)")
     p.add_argument("--log", help="log file (default: DIR/<command>.log)")
 
 
@@ -58,9 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run_dir = Path(args.out if args.command == "distill" else args.run_dir)
-    setup_logging(args.log or run_dir / f"{args.command}.log")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    setup_logging(None)
+    torch.set_num_threads(args.threads)
     overrides = {"data_root": args.data_root, "data_mirror": args.data_mirror,
                  "device": args.device}
     try:
@@ -69,11 +70,18 @@ def main(argv: list[str] | None = None) -> int:
                              freeze_circuit=args.freeze_circuit)
             config = load_config(args.config, overrides)
             settings = run_settings(config, args.dataset, args.model, args.seed)
+            setup_logging(args.log or run_dir / "distill.log")  # only once the input is good
             distill_run(settings, run_dir, config["data_root"], config["data_mirror"],
+                        log_every=budget_settings(config)["log_every"],
                         progress=not args.no_progress)
         else:
             config = load_config(args.config, overrides)
-            evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"])
+            # draws of random real images: as the budget the set was distilled with says
+            budget = load_distilled(run_dir / DISTILLED)["settings"]["budget"]
+            draws = config["budgets"].get(budget, budget_settings(config))["random_real_draws"]
+            setup_logging(args.log or run_dir / "evaluate.log")
+            evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"],
+                         random_real_draws=draws)
     except (ConfigError, DataError, ArtifactError, DistillationDiverged) as err:
         log.error("%s", err)
         return 2

@@ -19,6 +19,10 @@ DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
 SCHEMA_PATH = REPO_ROOT / "schemas" / "config.schema.yaml"
 
 
+# What the loaders deliver: channels, image size, classes. dataset_settings must agree.
+DATASET_SHAPES = {"mnist": (1, 28, 10), "cifar10": (3, 32, 10)}
+
+
 class ConfigError(ValueError):
     """A config value is wrong; the message names the file, the key, the value and the fix."""
 
@@ -56,8 +60,6 @@ class DistillSettings:
     outer_lr: float
     outer_betas: tuple[float, float]
     batch_size: int
-    log_every: int
-    random_real_draws: int
 
     @property
     def inner_steps(self) -> int:
@@ -131,6 +133,11 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
         if name not in config["dataset_settings"]:
             raise ConfigError(f"{source}: key 'datasets': {name!r} has no entry in dataset_settings.")
     for name, ds in config["dataset_settings"].items():
+        shape = (ds["channels"], ds["image_size"], ds["num_classes"])
+        if name in DATASET_SHAPES and shape != DATASET_SHAPES[name]:
+            raise ConfigError(f"{source}: key 'dataset_settings.{name}': channels, image_size, "
+                              f"num_classes are {shape}, but {name} has "
+                              f"{DATASET_SHAPES[name]}; fix them.")
         if not len(ds["mean"]) == len(ds["std"]) == ds["channels"]:
             raise ConfigError(f"{source}: key 'dataset_settings.{name}': mean and std need one "
                               f"value per channel ({ds['channels']}).")
@@ -200,8 +207,7 @@ def run_settings(config: dict[str, Any], dataset: str, model_id: str, seed: int)
         epochs=float(budget["epochs"]), decay_epochs=float(budget["decay_epochs"]),
         decay_factor=float(budget["decay_factor"]), outer_lr=float(budget["outer_lr"]),
         outer_betas=tuple(float(b) for b in budget["outer_betas"]),
-        batch_size=budget["batch_size"], log_every=budget["log_every"],
-        random_real_draws=budget["random_real_draws"])
+        batch_size=budget["batch_size"])
     return RunSettings(dataset=dspec, model=model_spec(config, model_id), distill=distill,
                        seed=seed, budget=config["budget"], qnn_backend=config["qnn_backend"],
                        dtype=config["dtype"], device=config["device"],

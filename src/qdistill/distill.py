@@ -29,6 +29,7 @@ from tqdm import tqdm
 from .config import RunSettings
 from .data import ImageData, RealBatches, normalize
 from .models import CIRCUIT_PARAMETERS, make_network
+from .rng import generator
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +141,20 @@ def init_synthetic(settings: RunSettings, generator: torch.Generator, dtype: tor
     return images, labels, raw_lrs
 
 
+def monitor_batch(data: ImageData, settings: RunSettings, dtype: torch.dtype):
+    """The test images the progress log measures: a fixed random subset (the same for every
+    run; the JPEG copy of CIFAR-10 is stored sorted by class, so no prefix will do)."""
+    n = min(settings.distill.batch_size, len(data.test_labels))
+    idx = torch.randperm(len(data.test_labels), generator=generator(0, "monitor-test-batch"))[:n]
+    idx = idx.to(data.test_labels.device)
+    return normalize(data.test_images[idx], settings.dataset, dtype), data.test_labels[idx]
+
+
 def distill(settings: RunSettings, data: ImageData, iterations: int | None = None,
-            progress: bool = True) -> DistillResult:
+            log_every: int = 100, progress: bool = True) -> DistillResult:
     """Run the distillation of one dataset x model x seed. `iterations` overrides the budget
-    (benchmarks); by default it is epochs x ceil(N_train / batch_size)."""
+    (benchmarks); by default it is epochs x ceil(N_train / batch_size). Every `log_every`
+    iterations the history gets the outer loss, the monitor batch's accuracy and the lrs."""
     d = settings.distill
     device, dtype = resolve_device(settings.device), torch_dtype(settings.dtype)
     data = data.to(device)
@@ -151,21 +162,21 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
                        dtype, device)
     theta0, constants = split_parameters(net, settings.freeze_circuit)
 
-    generator = torch.Generator().manual_seed(settings.seed)
-    images, labels, raw_lrs = init_synthetic(settings, generator, dtype)
+    images, labels, raw_lrs = init_synthetic(settings, generator(settings.seed, "synthetic"),
+                                             dtype)
     images = images.to(device).requires_grad_()
     raw_lrs = raw_lrs.to(device).requires_grad_()
     labels = labels.to(device)
 
-    batches = RealBatches(data, settings.dataset, d.batch_size, generator, dtype)
+    batches = RealBatches(data, settings.dataset, d.batch_size,
+                          generator(settings.seed, "real-batches"), dtype)
     if iterations is None:
         iterations = max(1, round(d.epochs * len(batches)))
     decay_every = max(1, round(d.decay_epochs * len(batches)))
     optimizer = torch.optim.Adam([images, raw_lrs], lr=d.outer_lr, betas=d.outer_betas)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, decay_every, gamma=d.decay_factor)
 
-    test_batch = normalize(data.test_images[: d.batch_size], settings.dataset, dtype)
-    test_labels = data.test_labels[: d.batch_size]
+    test_batch, test_labels = monitor_batch(data, settings, dtype)
     per_sample = circuits_per_sample(net)
     result = DistillResult(images, labels, raw_lrs, iterations)
     last_finite = None
@@ -195,7 +206,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
         result.iteration_s.append(time.perf_counter() - tick)
         result.circuit_evaluations += per_sample * (d.inner_steps * labels.shape[1]
                                                     + len(real_labels))
-        if it % d.log_every == 0 or it == iterations:
+        if it % log_every == 0 or it == iterations:
             params = train_steps(net, theta0, constants,
                                  inner_schedule(images.detach(), labels,
                                                 F.softplus(raw_lrs.detach()), d.distill_epochs),

@@ -18,8 +18,7 @@ from .data import ImageData, normalize
 from .distill import (accuracy, inner_schedule, resolve_device, split_parameters, torch_dtype,
                       train_steps)
 from .models import make_network
-
-RANDOM_REAL_SEED_OFFSET = 10_000  # random-real draws use seeds apart from the run's own
+from .rng import generator
 
 
 def random_real_set(data: ImageData, labels: torch.Tensor, generator: torch.Generator
@@ -42,8 +41,10 @@ def accuracy_after_steps(net, theta0, constants, images, labels, lrs, distill_ep
     return accuracy(net, {**params, **constants}, test_images, test_labels)
 
 
-def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto") -> dict[str, Any]:
-    """Test accuracy (percent) of the distilled set, of random real images, and of theta0."""
+def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
+             random_real_draws: int = 5) -> dict[str, Any]:
+    """Test accuracy (percent) of the distilled set, of `random_real_draws` draws of random
+    real images with the same learned step sizes, and of theta0."""
     start = time.perf_counter()
     settings = RunSettings.from_dict(distilled["settings"])
     dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
@@ -60,10 +61,10 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto") -
     distilled_acc = accuracy_after_steps(net, theta0, constants, images, labels, lrs, epochs,
                                          test_images, data.test_labels)
     init_acc = accuracy(net, {**theta0, **constants}, test_images, data.test_labels)
-    generator = torch.Generator().manual_seed(settings.seed + RANDOM_REAL_SEED_OFFSET)
+    draws = generator(settings.seed, "random-real")
     random_accs = []
-    for _ in range(settings.distill.random_real_draws):
-        real = normalize(random_real_set(data, labels, generator).flatten(0, 1),
+    for _ in range(random_real_draws):
+        real = normalize(random_real_set(data, labels, draws).flatten(0, 1),
                          settings.dataset, dtype).view_as(images)
         random_accs.append(accuracy_after_steps(net, theta0, constants, real, labels, lrs,
                                                 epochs, test_images, data.test_labels))

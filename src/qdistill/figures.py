@@ -60,8 +60,13 @@ def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str]) -> plt.Fi
                   jitter=0.15, ax=ax, label="seed")
     paper = paper_numbers()
     paper = paper[(paper.dataset == dataset) & paper.model.isin(models)]
-    ax.scatter([models.index(m) for m in paper.model], paper.paper_acc, marker="D",
-               color="#cb181d", zorder=5, label="paper")
+    for comparable, style in ((True, dict(color="#cb181d", label="paper")),
+                              (False, dict(facecolors="none", edgecolors="#cb181d",
+                                           label="paper, other architecture"))):
+        rows = paper[paper.comparable == comparable]
+        if len(rows):
+            ax.scatter([models.index(m) for m in rows.model], rows.paper_acc, marker="D",
+                       zorder=5, **style)
     if "random_real_acc" in sel and sel.random_real_acc.notna().any():
         rr = sel.groupby("model").random_real_acc.mean().reindex(models)
         ax.scatter(range(len(models)), rr, marker="_", s=300, color="grey", zorder=4,

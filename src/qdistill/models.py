@@ -14,6 +14,7 @@ from torch import nn
 
 from .config import DatasetSpec, ModelSpec
 from .quantum import QuantumLayer
+from .rng import generator
 
 
 class LeNetTrunk(nn.Module):
@@ -96,15 +97,18 @@ def reset_parameters(net: nn.Module, seed: int) -> None:
     """The fixed initialisation theta0 of a seed, as Wang et al.: xavier-normal (gain 1)
     conv and linear weights, zero biases; QNN as QuantumLayer.reset_parameters; alpha 0.5.
 
-    Uses its own generator, so it does not depend on or disturb the global RNG."""
-    generator = torch.Generator().manual_seed(seed)
+    Every layer draws from its own stream, named after the layer (rng.generator), so
+    variants of a seed start from the same weights wherever their layers coincide (the
+    ablations are paired), and the global RNG is neither used nor disturbed."""
     with torch.no_grad():
-        for module in net.modules():
+        for name, module in net.named_modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
-                nn.init.xavier_normal_(module.weight, gain=1.0, generator=generator)
+                nn.init.xavier_normal_(module.weight, gain=1.0,
+                                       generator=generator(seed, f"init/{name}"))
                 nn.init.zeros_(module.bias)
             elif isinstance(module, QuantumLayer):
-                module.reset_parameters(generator)
+                module.reset_parameters(generator(seed, f"init/{name}.angles"),
+                                        generator(seed, f"init/{name}.observables"))
             if isinstance(module, QuantumLeNet) and module.residual:
                 module.alpha.fill_(0.5)
 

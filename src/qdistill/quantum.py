@@ -137,12 +137,13 @@ class QuantumLayer(nn.Module):
     def n_features(self) -> int:
         return 2**self.n_qubits
 
-    def reset_parameters(self, generator: torch.Generator) -> None:
-        """Angles xavier-normal (as the reference); Hermitian entries N(0, 1) from the seed."""
+    def reset_parameters(self, angles: torch.Generator, observables: torch.Generator) -> None:
+        """Angles xavier-normal (as the reference); Hermitian entries N(0, 1). One generator
+        each, so the angles of a seed are the same whatever the observable."""
         with torch.no_grad():
-            nn.init.xavier_normal_(self.angles, generator=generator)
+            nn.init.xavier_normal_(self.angles, generator=angles)
             if self.observable != "pauliz":
-                self.observable_raw.normal_(generator=generator)
+                self.observable_raw.normal_(generator=observables)
 
     def observable_matrices(self) -> torch.Tensor:
         return hermitian_from_raw(self.observable_raw)

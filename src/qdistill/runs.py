@@ -22,14 +22,18 @@ log = logging.getLogger(__name__)
 
 
 def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Path,
-                data_mirror: str | Path | None = None, progress: bool = True) -> Path:
-    """Distill one dataset x model x seed into out_dir/distilled.pt (+ distill_log.json)."""
+                data_mirror: str | Path | None = None, log_every: int = 100,
+                progress: bool = True) -> Path:
+    """Distill one dataset x model x seed into out_dir/distilled.pt (+ distill_log.json).
+    Outputs of an earlier run in out_dir are removed first: none may outlive a new run."""
     out_dir = Path(out_dir)
+    for name in (DISTILLED, DISTILL_LOG, METRICS):
+        (out_dir / name).unlink(missing_ok=True)
     data = load_dataset(settings.dataset.name, data_root, data_mirror)
     log.info("distilling %s / %s / seed %d, budget %s, data %s, backend %s, threads %d",
              settings.dataset.name, settings.model.model_id, settings.seed, settings.budget,
              data.source, settings.qnn_backend, torch.get_num_threads())
-    result = distill(settings, data, progress=progress)
+    result = distill(settings, data, log_every=log_every, progress=progress)
     # The log first: distilled.pt is the output that marks a run as finished.
     write_json(out_dir / DISTILL_LOG, {
         "iterations": result.iterations,
@@ -49,13 +53,15 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
 
 
 def evaluate_run(run_dir: str | Path, data_root: str | Path,
-                 data_mirror: str | Path | None = None, device: str = "auto") -> dict[str, Any]:
+                 data_mirror: str | Path | None = None, device: str = "auto",
+                 random_real_draws: int = 5) -> dict[str, Any]:
     """Evaluate run_dir/distilled.pt and write run_dir/metrics.json (with the distill log)."""
     run_dir = Path(run_dir)
+    (run_dir / METRICS).unlink(missing_ok=True)
     distilled = load_distilled(run_dir / DISTILLED)
     name = distilled["settings"]["dataset"]["name"]
     data = load_dataset(name, data_root, data_mirror)
-    metrics = evaluate(distilled, data, device)
+    metrics = evaluate(distilled, data, device, random_real_draws)
     distill_log = run_dir / DISTILL_LOG
     metrics["distill"] = read_json(distill_log) if distill_log.exists() else None
     write_json(run_dir / METRICS, metrics)

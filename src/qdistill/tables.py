@@ -1,8 +1,9 @@
 """Table I (CSV, Markdown, LaTeX) from finished runs, with the paper's numbers beside ours.
 
 The paper's numbers live in paper_table1.csv beside this file (source: arXiv 2503.17935,
-Table I and text; see its `note` column); models the paper gives no number for get an
-empty paper_acc, never an invented one.
+Table I and text; its `note` column says where each comes from). Models the paper gives no
+number for get an empty paper_acc, never an invented one; `delta` is left empty where the
+paper's number was measured on another architecture (`comparable: false`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def table1(runs: pd.DataFrame, datasets: list[str], models: list[str],
     """Mean and std over seeds per dataset x model, in config order, with the paper's value.
     Every dataset x model must have at least one run: a missing one is an error, not a gap."""
     rows = []
-    paper = paper_numbers().set_index(["dataset", "model"])["paper_acc"]
+    paper = paper_numbers().set_index(["dataset", "model"])
     for dataset in datasets:
         for model in models:
             sel = runs[(runs.dataset == dataset) & (runs.model == model)]
@@ -56,7 +57,9 @@ def table1(runs: pd.DataFrame, datasets: list[str], models: list[str],
                 raise ValueError(f"no finished run for {dataset} / {model}; run it first.")
             spec = variants[model]
             quantum = spec["kind"] == "quantum"
-            paper_acc = paper.get((dataset, model), float("nan"))
+            known = (dataset, model) in paper.index
+            paper_acc = paper.paper_acc[(dataset, model)] if known else float("nan")
+            comparable = known and bool(paper.comparable[(dataset, model)])
             mean = sel.test_acc.mean()
             rows.append({
                 "dataset": dataset, "model": model,
@@ -64,7 +67,8 @@ def table1(runs: pd.DataFrame, datasets: list[str], models: list[str],
                 "observable": OBSERVABLE_TITLES[spec["observable"]] if quantum else "",
                 "n_seeds": len(sel), "acc_mean": mean,
                 "acc_std": sel.test_acc.std(ddof=1) if len(sel) > 1 else float("nan"),
-                "paper_acc": paper_acc, "delta": mean - paper_acc,
+                "paper_acc": paper_acc,
+                "delta": mean - paper_acc if comparable else float("nan"),
                 "data_source": _joined(sel.data_source), "budget": _joined(sel.budget)})
     return pd.DataFrame(rows, columns=TABLE1_COLUMNS)
 
@@ -84,12 +88,23 @@ def _fmt(x: Any) -> str:
     return "" if pd.isna(x) else f"{x:.1f}"
 
 
+def _footnotes(table: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Numbered notes for the paper values that are not plain Table I entries."""
+    paper = paper_numbers()
+    paper = paper[paper.note != "Table I"]
+    keys = [k for k in zip(table.dataset, table.model) if k in set(zip(paper.dataset, paper.model))]
+    return {k: i + 1 for i, k in enumerate(keys)}
+
+
 def _display(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.copy()
+    notes = _footnotes(table)
     shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
     shown["accuracy (%)"] = [f"{_fmt(m)} ± {_fmt(s)}" if not pd.isna(s) else _fmt(m)
                              for m, s in zip(table.acc_mean, table.acc_std)]
-    shown["paper (%)"] = [_fmt(p) if not pd.isna(p) else "not reported" for p in table.paper_acc]
+    shown["paper (%)"] = [
+        "not reported" if pd.isna(p) else _fmt(p) + (f" [{notes[k]}]" if k in notes else "")
+        for p, k in zip(table.paper_acc, zip(table.dataset, table.model))]
     shown["delta"] = [f"{d:+.1f}" if not pd.isna(d) else "" for d in table.delta]
     return shown[["dataset", "model", "residual", "observable", "n_seeds", "accuracy (%)",
                   "paper (%)", "delta", "data_source", "budget"]]
@@ -102,10 +117,14 @@ def write_table1(table: pd.DataFrame, baselines: pd.DataFrame, csv: str | Path,
     ceiling = "; ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_fmt(r.acc_mean)}%"
                         f" ({r.n_seeds} seed(s), {r.epochs:g} epochs on {r.train_images} images)"
                         for r in baselines.itertuples())
+    paper = paper_numbers().set_index(["dataset", "model"]).note
+    footnotes = " ".join(f"[{i}] {DATASET_TITLES.get(k[0], k[0])} {k[1]}: {paper[k]}."
+                         for k, i in _footnotes(table).items())
     note = ("Test accuracy after training the fixed initialisation on the distilled images "
             "(mean ± std over seeds). 'paper' is the value of arXiv 2503.17935; 'not "
-            "reported' where it gives none. data_source 'jpeg-copy' is the lossy JPEG copy "
-            f"of CIFAR-10. Full-data classical LeNet (the ceiling): {ceiling}.")
+            "reported' where it gives none; delta is empty where the paper's number comes from "
+            "another architecture. data_source 'jpeg-copy' is the lossy JPEG copy of CIFAR-10. "
+            f"Full-data classical LeNet (the ceiling): {ceiling}. {footnotes}").strip()
     Path(md).write_text("# Table I\n\n" + shown.to_markdown(index=False) + f"\n\n{note}\n")
     latex = shown.to_latex(index=False, escape=True, column_format="llllrrrrll",
                            caption="Table I reproduced: " + note.replace("%", r"\%"),
