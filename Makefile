@@ -32,7 +32,7 @@ test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) $(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/core_speed.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
+	$(BIN)/python bench/bench.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
 
 clean-venv:
 	rm -rf $(VENV)

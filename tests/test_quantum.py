@@ -5,7 +5,8 @@ import pennylane as qml
 import pytest
 import torch
 
-from qdistill.quantum import OBSERVABLES, QuantumLayer, hermitian_from_raw
+from qdistill.quantum import (OBSERVABLES, STATE_PATH_MAX_BATCH, QuantumLayer,
+                              hermitian_from_raw, register_observables)
 
 TOL = 1e-9
 
@@ -34,12 +35,18 @@ def run(layer, features, angles, raw):
                                       (features,))
 
 
+# The fast path contracts small batches through the states U x and large ones through the
+# quadratic forms M_q (STATE_PATH_MAX_BATCH): every test covers both.
+BATCHES = [STATE_PATH_MAX_BATCH // 8, STATE_PATH_MAX_BATCH + 16]
+
+
+@pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("observable", OBSERVABLES)
-def test_outputs_equal_circuit(observable):
+def test_outputs_equal_circuit(observable, batch):
     fast, circuit = random_pair(observable, 0)
-    features = torch.randn(16, 64, dtype=torch.float64)
+    features = torch.randn(batch, 64, dtype=torch.float64)
     expected = circuit(features)
-    assert expected.shape == (16, 6)
+    assert expected.shape == (batch, 6)
     torch.testing.assert_close(fast(features), expected, rtol=0, atol=TOL)
 
 
@@ -59,11 +66,12 @@ def test_pauliz_matches_pennylane_pauliz_directly():
     torch.testing.assert_close(fast(features), expected, rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("observable", OBSERVABLES)
-def test_first_derivatives_equal(observable):
+def test_first_derivatives_equal(observable, batch):
     fast, circuit = random_pair(observable, 1)
-    features = torch.randn(8, 64, dtype=torch.float64)
-    weights = torch.randn(8, 6, dtype=torch.float64)  # a random cotangent
+    features = torch.randn(batch, 64, dtype=torch.float64)
+    weights = torch.randn(batch, 6, dtype=torch.float64)  # a random cotangent
     grads = {}
     for name, layer in (("fast", fast), ("pennylane", circuit)):
         x, angles, raw = differentiable_inputs(layer, features)
@@ -75,13 +83,14 @@ def test_first_derivatives_equal(observable):
         torch.testing.assert_close(g_fast, g_circ, rtol=0, atol=TOL)
 
 
+@pytest.mark.parametrize("batch", BATCHES)
 @pytest.mark.parametrize("observable", OBSERVABLES)
-def test_second_derivatives_equal(observable):
+def test_second_derivatives_equal(observable, batch):
     """Hessian-vector products in every pair of (inputs, angles, observables): what the
     distillation's hypergradient differentiates."""
     fast, circuit = random_pair(observable, 2)
-    features = torch.randn(4, 64, dtype=torch.float64)
-    weights = torch.randn(4, 6, dtype=torch.float64)
+    features = torch.randn(batch, 64, dtype=torch.float64)
+    weights = torch.randn(batch, 6, dtype=torch.float64)
     gen = torch.Generator().manual_seed(7)
     results = {}
     for name, layer in (("fast", fast), ("pennylane", circuit)):
@@ -142,3 +151,12 @@ def test_circuit_unitary_equals_pennylane_matrix():
     expected = qml.matrix(qml.StronglyEntanglingLayers(angles, wires=range(6)),
                           wire_order=range(6))
     torch.testing.assert_close(circuit_unitary(angles, 6), expected, rtol=0, atol=1e-12)
+
+
+def test_register_observables_act_on_their_qubit():
+    h = hermitian_from_raw(torch.randn(6, 2, 2, 2, dtype=torch.float64))
+    full = register_observables(h)
+    for q in (0, 3, 5):
+        expected = torch.kron(torch.kron(torch.eye(2**q, dtype=h.dtype), h[q]),
+                              torch.eye(2 ** (5 - q), dtype=h.dtype))
+        torch.testing.assert_close(full[q], expected, rtol=0, atol=0)

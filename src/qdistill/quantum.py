@@ -54,58 +54,93 @@ def pennylane_qnode(n_qubits: int, observable: str):
 
 
 @functools.lru_cache(maxsize=None)
-def entangler_matrices(n_qubits: int, n_layers: int) -> tuple[torch.Tensor, ...]:
-    """The fixed CNOT ring of each StronglyEntanglingLayers layer as a 2**n permutation
-    matrix, taken from PennyLane itself (with the template's own default ranges)."""
+def entangler_permutations(n_qubits: int, n_layers: int) -> torch.Tensor:
+    """The fixed CNOT ring of each StronglyEntanglingLayers layer, taken from PennyLane
+    itself (the template's own default ranges): a permutation matrix P_l, returned as row
+    indices, P_l @ A == A[perm[l]]. Shape (n_layers, 2**n)."""
     wires = list(range(n_qubits))
     template = qml.StronglyEntanglingLayers(torch.zeros(n_layers, n_qubits, 3), wires=wires)
-    return tuple(
-        qml.matrix(qml.StronglyEntanglingLayers(torch.zeros(1, n_qubits, 3), wires=wires,
-                                                ranges=[r]), wire_order=wires).real
-        for r in template.hyperparameters["ranges"])
+    perms = []
+    for r in template.hyperparameters["ranges"]:
+        ring = qml.matrix(qml.StronglyEntanglingLayers(torch.zeros(1, n_qubits, 3), wires=wires,
+                                                       ranges=[r]), wire_order=wires).real
+        assert torch.equal(ring.sum(0), torch.ones(2**n_qubits)), "CNOT ring is a permutation"
+        perms.append(ring.argmax(dim=1))
+    return torch.stack(perms)
+
+
+@functools.lru_cache(maxsize=None)
+def single_qubit_units(n_qubits: int) -> torch.Tensor:
+    """E[q, a, b] = I (x) |a><b| (x) I with |a><b| on qubit q: shape (n, 2, 2, 2**n, 2**n).
+    Then sum_ab H_q[a, b] E[q, a, b] is H_q acting on qubit q of the register."""
+    dim = 2**n_qubits
+    units = torch.zeros(n_qubits, 2, 2, dim, dim)
+    index = torch.arange(dim)
+    for q in range(n_qubits):
+        bit = (index >> (n_qubits - 1 - q)) & 1  # wire 0 is the most significant bit
+        for a in range(2):
+            for b in range(2):
+                rows = index[bit == a]
+                units[q, a, b, rows, rows + (b - a) * 2 ** (n_qubits - 1 - q)] = 1
+    return units
 
 
 def circuit_unitary(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
     """The 2**n x 2**n unitary of the entangling layers (wire 0 = most significant bit).
 
-    Equal to qml.matrix(StronglyEntanglingLayers(angles)), built with a handful of batched
-    ops: per layer, the Kronecker product of the qubits' Rot gates, then the CNOT ring.
+    Equal to qml.matrix(StronglyEntanglingLayers(angles)), built with few, batched ops (the
+    distillation differentiates through it twice per inner step): PennyLane's Rot matrices,
+    their Kronecker product over qubits for all layers at once, the CNOT rings as row
+    permutations, then the product of the layers.
     """
     n_layers = angles.shape[0]
     flat = angles.reshape(-1, 3)
     rots = qml.Rot.compute_matrix(flat[:, 0], flat[:, 1], flat[:, 2])
     rots = rots.reshape(n_layers, n_qubits, 2, 2)
-    unitary = None
-    for layer, entangler in enumerate(entangler_matrices(n_qubits, n_layers)):
-        local = rots[layer, 0]
-        for q in range(1, n_qubits):
-            local = torch.kron(local, rots[layer, q])
-        step = entangler.to(device=local.device, dtype=local.dtype) @ local
-        unitary = step if unitary is None else step @ unitary
+    local = rots[:, 0]
+    for q in range(1, n_qubits):
+        d = local.shape[-1]
+        local = (local[:, :, None, :, None] * rots[:, q, None, :, None, :]).reshape(
+            n_layers, 2 * d, 2 * d)
+    perms = entangler_permutations(n_qubits, n_layers).to(local.device)
+    layers = local[torch.arange(n_layers, device=local.device)[:, None], perms]
+    unitary = layers[0]
+    for layer in layers[1:]:
+        unitary = layer @ unitary
     return unitary
 
 
-def quadratic_forms(unitary: torch.Tensor, observables: torch.Tensor) -> torch.Tensor:
-    """M_q = Re(U^H O_q U) for every qubit q; shape (n_qubits, 2**n, 2**n), real symmetric.
+def register_observables(observables: torch.Tensor) -> torch.Tensor:
+    """O_q = I (x) H_q (x) I on the whole register, for all qubits q: (n, 2**n, 2**n)."""
+    units = single_qubit_units(observables.shape[0]).to(observables.device, observables.dtype)
+    return torch.einsum("qab,qabij->qij", observables, units)
 
-    O_q = I (x) H_q (x) I acts on axis q of U's row index viewed as n binary axes.
-    """
-    n = observables.shape[0]
-    dim = unitary.shape[0]
-    forms = []
-    for q in range(n):
-        u = unitary.reshape(2**q, 2, 2 ** (n - q - 1), dim)
-        o_u = torch.einsum("ab,ibjk->iajk", observables[q], u).reshape(dim, dim)
-        forms.append((unitary.conj().transpose(0, 1) @ o_u).real)
-    return torch.stack(forms)
+
+def quadratic_forms(unitary: torch.Tensor, observables: torch.Tensor) -> torch.Tensor:
+    """M_q = Re(U^H O_q U) for every qubit q; shape (n_qubits, 2**n, 2**n), real symmetric."""
+    return (unitary.conj().transpose(0, 1) @ register_observables(observables) @ unitary).real
+
+
+# Up to this batch size the states U x are cheaper to form than the quadratic forms M_q
+# (B * 2**n versus n * 2**n * 2**n complex products); both orders give the same numbers.
+STATE_PATH_MAX_BATCH = 64
 
 
 def fast_expvals(features: torch.Tensor, angles: torch.Tensor,
                  observables: torch.Tensor) -> torch.Tensor:
-    """Same values as the PennyLane circuit, as batched real quadratic forms. (B, n_qubits)."""
+    """Same values as the PennyLane circuit, as batched matrix products. (B, n_qubits).
+
+    With x the normalised features: small batches evaluate <psi| O_q |psi> for the states
+    psi = U x; large ones the real quadratic forms x^T M_q x, M_q shared by the batch.
+    """
     n_qubits = observables.shape[0]
-    forms = quadratic_forms(circuit_unitary(angles, n_qubits), observables)
+    unitary = circuit_unitary(angles, n_qubits)
     state = features / features.norm(dim=-1, keepdim=True)
+    if len(state) <= STATE_PATH_MAX_BATCH:
+        psi = state.to(unitary.dtype) @ unitary.transpose(0, 1)
+        o_psi = torch.einsum("qij,bj->bqi", register_observables(observables), psi)
+        return (psi.conj()[:, None, :] * o_psi).sum(-1).real.to(state.dtype)
+    forms = quadratic_forms(unitary, observables)
     return torch.einsum("bi,qij,bj->bq", state, forms.to(state.dtype), state)
 
 
