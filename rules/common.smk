@@ -38,8 +38,9 @@ def settings_of_baseline(wildcards):
 
 
 # Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration
-# measured on 2 CPU cores (bench/), with a wide margin.
-SECONDS_PER_ITERATION = {"mnist": 0.3, "cifar10": 3.0}
+# measured with one thread (bench/: at most 0.14 s and 0.45 s for the fast path), with a
+# wide margin.
+SECONDS_PER_ITERATION = {"mnist": 0.3, "cifar10": 1.0}
 ITERATIONS_PER_EPOCH = {"mnist": 59, "cifar10": 49}
 
 
