@@ -75,7 +75,7 @@ def chart(records: list[dict], path: Path) -> None:
     import seaborn as sns
 
     df = pd.DataFrame(records)
-    df["case"] = df.model + " (" + df.backend + ")"
+    df["case"] = [m if m == "classical" else f"{m} ({b})" for m, b in zip(df.model, df.backend)]
     grid = sns.catplot(df, x="case", y="median_s", col="dataset", kind="bar", sharey=False,
                        height=3.2, aspect=1.2, color="#4292c6")
     grid.set_axis_labels("", "seconds per outer iteration (median)")
