@@ -54,7 +54,8 @@ def pennylane_qnode(n_qubits: int, observable: str):
 
 
 @functools.lru_cache(maxsize=None)
-def entangler_permutations(n_qubits: int, n_layers: int) -> torch.Tensor:
+def entangler_permutations(n_qubits: int, n_layers: int,
+                           device: torch.device = torch.device("cpu")) -> torch.Tensor:
     """The fixed CNOT ring of each StronglyEntanglingLayers layer, taken from PennyLane
     itself (the template's own default ranges): a permutation matrix P_l, returned as row
     indices, P_l @ A == A[perm[l]]. Shape (n_layers, 2**n)."""
@@ -66,11 +67,12 @@ def entangler_permutations(n_qubits: int, n_layers: int) -> torch.Tensor:
                                                        ranges=[r]), wire_order=wires).real
         assert torch.equal(ring.sum(0), torch.ones(2**n_qubits)), "CNOT ring is a permutation"
         perms.append(ring.argmax(dim=1))
-    return torch.stack(perms)
+    return torch.stack(perms).to(device)  # cached per device: no copy in the forward
 
 
 @functools.lru_cache(maxsize=None)
-def single_qubit_units(n_qubits: int) -> torch.Tensor:
+def single_qubit_units(n_qubits: int, device: torch.device = torch.device("cpu"),
+                       dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """E[q, a, b] = I (x) |a><b| (x) I with |a><b| on qubit q: shape (n, 2, 2, 2**n, 2**n).
     Then sum_ab H_q[a, b] E[q, a, b] is H_q acting on qubit q of the register."""
     dim = 2**n_qubits
@@ -82,7 +84,7 @@ def single_qubit_units(n_qubits: int) -> torch.Tensor:
             for b in range(2):
                 rows = index[bit == a]
                 units[q, a, b, rows, rows + (b - a) * 2 ** (n_qubits - 1 - q)] = 1
-    return units
+    return units.to(device, dtype)  # cached per device and dtype: no copy in the forward
 
 
 def circuit_unitary(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
@@ -102,7 +104,7 @@ def circuit_unitary(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
         d = local.shape[-1]
         local = (local[:, :, None, :, None] * rots[:, q, None, :, None, :]).reshape(
             n_layers, 2 * d, 2 * d)
-    perms = entangler_permutations(n_qubits, n_layers).to(local.device)
+    perms = entangler_permutations(n_qubits, n_layers, local.device)
     layers = local[torch.arange(n_layers, device=local.device)[:, None], perms]
     unitary = layers[0]
     for layer in layers[1:]:
@@ -112,7 +114,7 @@ def circuit_unitary(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
 
 def register_observables(observables: torch.Tensor) -> torch.Tensor:
     """O_q = I (x) H_q (x) I on the whole register, for all qubits q: (n, 2**n, 2**n)."""
-    units = single_qubit_units(observables.shape[0]).to(observables.device, observables.dtype)
+    units = single_qubit_units(observables.shape[0], observables.device, observables.dtype)
     return torch.einsum("qab,qabij->qij", observables, units)
 
 
