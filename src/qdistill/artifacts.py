@@ -28,7 +28,9 @@ class ArtifactError(RuntimeError):
     """A run output is missing, truncated or not ours; the message names the file."""
 
 
-def _write_atomic(path: Path, write) -> None:
+def write_atomic(path: Path, write) -> None:
+    """Call write(handle) on a temporary file beside path, then rename it into place; on any
+    failure the temporary file is removed and path is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -41,7 +43,7 @@ def _write_atomic(path: Path, write) -> None:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    _write_atomic(Path(path), lambda h: h.write((json.dumps(obj, indent=2) + "\n").encode()))
+    write_atomic(Path(path), lambda h: h.write((json.dumps(obj, indent=2) + "\n").encode()))
 
 
 def save_distilled(path: str | Path, settings: "RunSettings", result: "DistillResult",
@@ -59,7 +61,7 @@ def save_distilled(path: str | Path, settings: "RunSettings", result: "DistillRe
         "data_source": data_source,
         "settings": settings.to_dict(),
     }
-    _write_atomic(Path(path), lambda h: torch.save(payload, h))
+    write_atomic(Path(path), lambda h: torch.save(payload, h))
 
 
 def load_distilled(path: str | Path) -> dict[str, Any]:

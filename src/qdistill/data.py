@@ -14,10 +14,8 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import shutil
 import tarfile
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import torchvision
 from PIL import Image
 from torchvision.datasets.utils import calculate_md5
 
+from .artifacts import write_atomic
 from .config import DatasetSpec
 
 log = logging.getLogger(__name__)
@@ -62,10 +61,8 @@ class ImageData:
 
 
 def _copy_atomic(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    with open(src, "rb") as source:
+        write_atomic(dest, lambda handle: shutil.copyfileobj(source, handle))
 
 
 def _check_md5(path: Path, md5: str, fix: str) -> None:
@@ -171,10 +168,7 @@ def _cifar_jpeg(root: Path, source: Path) -> ImageData:
                 _check_md5(source, md5, "Replace it with an intact copy.")
         log.info("decoding the CIFAR-10 JPEG copy %s into %s", source, cache)
         tensors = _decode_jpeg_copy(source)
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=root, prefix=".cache", delete=False) as tmp:
-            torch.save(tensors, tmp)
-        os.replace(tmp.name, cache)
+        write_atomic(cache, lambda handle: torch.save(tensors, handle))
     try:
         t = torch.load(cache, weights_only=True)
     except Exception as err:
