@@ -37,13 +37,15 @@ def settings_of_baseline(wildcards):
                         int(wildcards.seed)).to_dict()
 
 
-# Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration
-# measured with one thread (bench/: at most 0.14 s and 0.45 s for the fast path), with a
-# wide margin.
-SECONDS_PER_ITERATION = {"mnist": 0.3, "cifar10": 1.0}
+# Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration,
+# from `make bench` with one thread (fast path: at most 0.12 s MNIST, 0.34 s CIFAR-10;
+# the PennyLane path up to 4.4x slower), with a margin of 2 to 3 for slower cluster CPUs.
+SECONDS_PER_ITERATION = {"mnist": 0.15, "cifar10": 0.45}
+BACKEND_SLOWDOWN = {"fast": 1, "pennylane": 5}
 ITERATIONS_PER_EPOCH = {"mnist": 59, "cifar10": 49}
 
 
 def distill_runtime(wildcards):
     iterations = BUDGET["epochs"] * ITERATIONS_PER_EPOCH[wildcards.dataset]
-    return int(10 + 2 * iterations * SECONDS_PER_ITERATION[wildcards.dataset] / 60)
+    seconds = SECONDS_PER_ITERATION[wildcards.dataset] * BACKEND_SLOWDOWN[config["qnn_backend"]]
+    return int(10 + 2 * iterations * seconds / 60)

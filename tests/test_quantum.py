@@ -1,12 +1,13 @@
 """The fast QNN path equals the PennyLane circuit (its definition): outputs, first and
 second derivatives, in float64, on random inputs and parameters, for every observable."""
 
+import functools
+
 import pennylane as qml
 import pytest
 import torch
 
-from qdistill.quantum import (OBSERVABLES, STATE_PATH_MAX_BATCH, QuantumLayer,
-                              hermitian_from_raw, register_observables)
+from qdistill.quantum import OBSERVABLES, STATE_PATH_MAX_BATCH, QuantumLayer, hermitian_from_raw
 
 TOL = 1e-9
 
@@ -153,10 +154,27 @@ def test_circuit_unitary_equals_pennylane_matrix():
     torch.testing.assert_close(circuit_unitary(angles, 6), expected, rtol=0, atol=1e-12)
 
 
-def test_register_observables_act_on_their_qubit():
+def embedded(h: torch.Tensor, q: int, n: int = 6) -> torch.Tensor:
+    """h on qubit q of an n-qubit register, by explicit Kronecker products."""
+    eye = functools.partial(torch.eye, dtype=h.dtype)
+    return torch.kron(torch.kron(eye(2**q), h), eye(2 ** (n - 1 - q)))
+
+
+def test_quadratic_forms_are_the_observables_in_the_heisenberg_picture():
+    from qdistill.quantum import circuit_unitary, quadratic_forms
     h = hermitian_from_raw(torch.randn(6, 2, 2, 2, dtype=torch.float64))
-    full = register_observables(h)
-    for q in (0, 3, 5):
-        expected = torch.kron(torch.kron(torch.eye(2**q, dtype=h.dtype), h[q]),
-                              torch.eye(2 ** (5 - q), dtype=h.dtype))
-        torch.testing.assert_close(full[q], expected, rtol=0, atol=0)
+    u = circuit_unitary(torch.rand(3, 6, 3, dtype=torch.float64) * 6.3, 6)
+    forms = quadratic_forms(u, h)
+    for q in range(6):
+        torch.testing.assert_close(forms[q], (u.conj().T @ embedded(h[q], q) @ u).real,
+                                   rtol=0, atol=1e-12)
+
+
+def test_reduced_density_matrices_equal_pennylane_partial_trace():
+    from qdistill.quantum import reduced_density_matrices
+    psi = torch.randn(3, 64, dtype=torch.complex128)
+    psi = psi / psi.norm(dim=-1, keepdim=True)
+    rho = reduced_density_matrices(psi)
+    for q in range(6):
+        expected = qml.math.reduce_statevector(psi, indices=[q])
+        torch.testing.assert_close(rho[:, q], expected, rtol=0, atol=1e-12)

@@ -76,7 +76,7 @@ class QuantumLeNet(nn.Module):
         h = self.fc2(self.trunk(x))
         mixed = self.fc3(self.qnn(h))
         if self.residual:
-            mixed = self.alpha * mixed + (1 - self.alpha) * F.relu(self.fc_res(h))
+            mixed = torch.lerp(F.relu(self.fc_res(h)), mixed, self.alpha)  # one op, not four
         return self.fc_final(mixed)
 
 
