@@ -1,14 +1,24 @@
 """Rule distill: one dataset x model x seed into distilled.pt and distill_log.json."""
 
+import logging
+import signal
+import sys
 from pathlib import Path
 
 from qdistill.config import RunSettings
+from qdistill.distill import RunInterrupted
 from qdistill.logs import start_job
 from qdistill.runs import distill_run
 
 start_job(snakemake.log[0], snakemake.threads)
 out_dir = Path(snakemake.output.distilled).parent
-# log_every comes from the config, not a param: changing it must not rerun distillations.
-log_every = snakemake.config["budgets"][snakemake.config["budget"]]["log_every"]
-distill_run(RunSettings.from_dict(snakemake.params.settings), out_dir, snakemake.params.root,
-            snakemake.params.mirror or None, log_every=log_every)
+# log_every and checkpoint_every come from the config, not params: changing them must not
+# rerun distillations.
+budget = snakemake.config["budgets"][snakemake.config["budget"]]
+try:
+    distill_run(RunSettings.from_dict(snakemake.params.settings), out_dir, snakemake.params.root,
+                snakemake.params.mirror or None, log_every=budget["log_every"],
+                checkpoint_every=budget["checkpoint_every"])
+except RunInterrupted as stop:  # SIGTERM (e.g. SLURM preemption): resumes on the next run
+    logging.getLogger("qdistill").warning("%s", stop)
+    sys.exit(128 + signal.SIGTERM)

@@ -1,14 +1,18 @@
-"""Real MNIST and the CIFAR-10 JPEG copy from the mirror; corrupt or missing files are
-named in the error; the reference's normalisation and augmentation."""
+"""Real MNIST and the CIFAR-10 JPEG copy from the mirror; the reference's normalisation
+and augmentation; resumable real batches. (Damaged files: test_fault_data.py.)"""
 
-import shutil
 
 import pytest
 import torch
 
 from qdistill.config import dataset_spec, load_config
-from qdistill.data import (SOURCE_JPEG, SOURCE_OFFICIAL, DataError, RealBatches, augment,
-                           load_dataset, normalize)
+from qdistill.data import (
+    SOURCE_JPEG,
+    SOURCE_OFFICIAL,
+    RealBatches,
+    augment,
+    normalize,
+)
 
 CONFIG = load_config()
 
@@ -39,47 +43,6 @@ def test_normalisation_matches_reference(mnist):
     assert abs(x.mean().item()) < 0.02 and abs(x.std().item() - 1) < 0.02
 
 
-def test_corrupt_mnist_archive_is_named(mirror, tmp_path):
-    root = tmp_path / "root"
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    bad = raw / "train-labels-idx1-ubyte.gz"
-    bad.write_bytes((mirror / "MNIST" / "raw" / bad.name).read_bytes()[:1000])
-    with pytest.raises(DataError, match=rf"{bad}: md5 \w+ does not match the expected "
-                                        r"d53e105ee54ea40749a09fcbcd1e9432.*Delete"):
-        load_dataset("mnist", root, mirror)
-
-
-def test_corrupt_mirror_file_is_named(mirror, tmp_path):
-    fake = tmp_path / "mirror" / "MNIST" / "raw"
-    fake.mkdir(parents=True)
-    for f in (mirror / "MNIST" / "raw").iterdir():
-        shutil.copy(f, fake / f.name)
-    (fake / "t10k-images-idx3-ubyte.gz").write_bytes(b"not a gzip")
-    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte.gz: md5 .* in the mirror"):
-        load_dataset("mnist", tmp_path / "root", tmp_path / "mirror")
-
-
-def test_missing_data_offline_says_how_to_fix(tmp_path, monkeypatch):
-    import torchvision.datasets.mnist as tv_mnist
-
-    def offline(*args, **kwargs):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr(tv_mnist, "download_and_extract_archive", offline)
-    with pytest.raises(DataError, match="Set data_mirror .* MNIST/raw"):
-        load_dataset("mnist", tmp_path / "empty")
-
-
-def test_truncated_jpeg_archive_is_named(mirror, tmp_path):
-    archive = tmp_path / "mirror" / "cifar10" / "cifar10-jpeg.tar.gz"
-    archive.parent.mkdir(parents=True)
-    archive.write_bytes((mirror / "cifar10" / archive.name).read_bytes()[:200_000])
-    with pytest.raises(DataError, match=rf"{archive}: .*truncated or corrupt"):
-        load_dataset("cifar10", tmp_path / "root", tmp_path / "mirror")
-    assert not (tmp_path / "root" / "cifar10-jpeg.uint8.pt").exists()
-
-
 def test_augment_is_a_padded_crop_or_flip():
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(64, 3, 32, 32)
@@ -103,3 +66,20 @@ def test_real_batches_cover_an_epoch(mnist):
     assert sizes[:58] == [1024] * 58 and sizes[58] == 60_000 - 58 * 1024
     with pytest.raises(ValueError, match="batch_size 70000 is larger than the 60000"):
         RealBatches(mnist, spec, 70_000, torch.Generator(), torch.float32)
+
+
+def test_real_batches_resume_from_their_state(cifar10):
+    """Saved mid-epoch and restored into a fresh iterator, the batches continue exactly as
+    the uninterrupted ones, augmentation included (checkpoints rely on it)."""
+    spec = dataset_spec(CONFIG, "cifar10")
+    first = RealBatches(cifar10, spec, 4096, torch.Generator().manual_seed(3), torch.float32)
+    for _ in range(len(first) - 2):
+        next(first)
+    state = first.state_dict()
+    expected = [next(first) for _ in range(4)]  # crosses into the next epoch
+    resumed = RealBatches(cifar10, spec, 4096, torch.Generator().manual_seed(99),
+                          torch.float32)
+    resumed.load_state_dict(state)
+    for (images, labels), (want_images, want_labels) in zip(
+            (next(resumed) for _ in range(4)), expected):
+        assert torch.equal(images, want_images) and torch.equal(labels, want_labels)

@@ -4,42 +4,15 @@ smoke budget on MNIST and the CIFAR-10 JPEG copy from the mirror (a few minutes)
 import math
 import os
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from workflow_helpers import REPO, copy_workflow, snakemake
 
 from qdistill.tables import TABLE1_COLUMNS, paper_numbers
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOW = ["Snakefile", "config.yaml", "rules", "scripts", "envs", "schemas", "profiles", "src"]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
-
-
-def copy_workflow(dest: Path) -> Path:
-    """A private copy of the workflow, so runs and touched files never reach the repository."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy2(src, dest / name)
-    return dest
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600):
-    proc = subprocess.run([SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True,
-                          timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def planned_jobs(output: str) -> dict[str, int]:
@@ -80,18 +53,6 @@ def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
     jobs = planned_jobs(proc.stdout)
     assert jobs["distill"] == 4 and jobs["evaluate"] == 4 and jobs["download"] == 1
     assert "results/runs/mnist/q-res-herm/seed7/distilled.pt" in proc.stdout
-
-
-@pytest.mark.parametrize("override, message", [
-    ("budget=huge", "key 'budget': unknown budget 'huge'"),
-    ("data_mirror=/no/such/dir", "key 'data_mirror': folder '/no/such/dir' does not exist"),
-    ("qnn_backend=qiskit", "'qiskit' is not one of"),
-])
-def test_bad_config_fails_at_parse_time(workflow_copy, override, message):
-    proc = snakemake(workflow_copy, "-n", "--config", override, check=False)
-    assert proc.returncode != 0
-    assert message in proc.stdout + proc.stderr
-    assert not (workflow_copy / "results").exists()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Run outputs: distilled.pt, distill_log.json and metrics.json, written atomically.
+"""Run outputs (distilled.pt, distill_log.json, metrics.json) and the in-run checkpoint,
+all written atomically.
 
 Every file is written to a temporary name in the same folder and renamed into place, so
 an interrupted run never leaves a file that a later run could take for finished.
@@ -22,10 +23,21 @@ DISTILLED = "distilled.pt"
 DISTILL_LOG = "distill_log.json"
 METRICS = "metrics.json"
 FORMAT = "qdistill-distilled/1"
+CHECKPOINT = "checkpoint.pt"
+CHECKPOINT_FORMAT = "qdistill-checkpoint/1"
 
 
 class ArtifactError(RuntimeError):
     """A run output is missing, truncated or not ours; the message names the file."""
+
+
+def _why_unreadable(err: Exception) -> str:
+    """A short reason for a failed torch.load (torch's own text for a refused unpickle
+    suggests weights_only=False, which is exactly what must not be done here)."""
+    text = str(err)
+    if "Weights only load failed" in text:
+        return "refused by the weights-only loader: it holds more than tensors and plain data"
+    return f"{type(err).__name__}: {text.splitlines()[0][:200] if text else 'no detail'}"
 
 
 def write_atomic(path: Path, write) -> None:
@@ -73,13 +85,33 @@ def load_distilled(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as err:
-        raise ArtifactError(f"{path} is truncated or corrupt ({type(err).__name__}: {err}); "
+        raise ArtifactError(f"{path} is truncated or corrupt ({_why_unreadable(err)}); "
                             "delete it and distill again.") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ArtifactError(f"{path} is not a qdistill distilled set (format "
                             f"{payload.get('format') if isinstance(payload, dict) else None!r}, "
                             f"expected {FORMAT!r}).")
     return payload
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """The full state of a distillation between two iterations (see distill.Checkpointing);
+    atomic, so a kill during the write leaves the previous checkpoint intact."""
+    write_atomic(Path(path), lambda h: torch.save({"format": CHECKPOINT_FORMAT, **state}, h))
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint safely (weights_only: tensors and plain data, never code)."""
+    path = Path(path)
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:
+        raise ArtifactError(f"{path} is truncated or corrupt ({_why_unreadable(err)}); "
+                            "delete it to start the run over.") from err
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ArtifactError(f"{path} is not a qdistill checkpoint (expected format "
+                            f"{CHECKPOINT_FORMAT!r}); delete it to start the run over.")
+    return state
 
 
 def read_json(path: str | Path) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 from pathlib import Path
 
 import torch
@@ -15,7 +16,7 @@ import torch
 from .artifacts import DISTILLED, ArtifactError, load_distilled
 from .config import ConfigError, budget_settings, load_config, run_settings
 from .data import DataError
-from .distill import DistillationDiverged
+from .distill import DistillationDiverged, RunInterrupted
 from .logs import setup_logging
 from .runs import distill_run, evaluate_run
 
@@ -71,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             config = load_config(args.config, overrides)
             settings = run_settings(config, args.dataset, args.model, args.seed)
             setup_logging(args.log or run_dir / "distill.log")  # only once the input is good
+            budget = budget_settings(config)
             distill_run(settings, run_dir, config["data_root"], config["data_mirror"],
-                        log_every=budget_settings(config)["log_every"],
-                        progress=not args.no_progress)
+                        log_every=budget["log_every"], progress=not args.no_progress,
+                        checkpoint_every=budget["checkpoint_every"])
         else:
             config = load_config(args.config, overrides)
             # draws of random real images: as the budget the set was distilled with says
@@ -85,4 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError, ArtifactError, DistillationDiverged) as err:
         log.error("%s", err)
         return 2
+    except RunInterrupted as stop:
+        log.warning("%s", stop)
+        return 128 + signal.SIGTERM  # the shell's code for "ended by SIGTERM"
     return 0

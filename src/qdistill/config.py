@@ -21,6 +21,7 @@ SCHEMA_PATH = REPO_ROOT / "schemas" / "config.schema.yaml"
 
 # What the loaders deliver: channels, image size, classes. dataset_settings must agree.
 DATASET_SHAPES = {"mnist": (1, 28, 10), "cifar10": (3, 32, 10)}
+TRAIN_IMAGES = {"mnist": 60_000, "cifar10": 50_000}
 
 
 class ConfigError(ValueError):
@@ -141,6 +142,15 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
         if not len(ds["mean"]) == len(ds["std"]) == ds["channels"]:
             raise ConfigError(f"{source}: key 'dataset_settings.{name}': mean and std need one "
                               f"value per channel ({ds['channels']}).")
+    smallest = min(config["datasets"], key=lambda name: TRAIN_IMAGES[name])
+    batch_sizes = {f"budgets.{config['budget']}.batch_size":
+                   budgets[config["budget"]]["batch_size"],
+                   "baseline.batch_size": config["baseline"]["batch_size"]}
+    for key, size in batch_sizes.items():
+        if size > TRAIN_IMAGES[smallest]:
+            raise ConfigError(f"{source}: key '{key}': {size} is larger than the "
+                              f"{TRAIN_IMAGES[smallest]} training images of {smallest}; "
+                              f"allowed: 1 to {TRAIN_IMAGES[smallest]}.")
     mirror = config.get("data_mirror")
     if mirror and not Path(mirror).is_dir():
         raise ConfigError(f"{source}: key 'data_mirror': folder {mirror!r} does not exist; "

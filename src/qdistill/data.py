@@ -65,9 +65,13 @@ def _copy_atomic(src: Path, dest: Path) -> None:
         write_atomic(dest, lambda handle: shutil.copyfileobj(source, handle))
 
 
-def _check_md5(path: Path, md5: str, fix: str) -> None:
+def _check_md5(path: Path, md5: str, fix: str, remove: bool = False) -> None:
+    """Raise a DataError naming path and both checksums; with remove, the bad file goes
+    first (a partial download in the data root must not stay behind)."""
     actual = calculate_md5(str(path))
     if actual != md5:
+        if remove:
+            path.unlink()
         raise DataError(f"{path}: md5 {actual} does not match the expected {md5} "
                         f"(truncated or corrupt file). {fix}")
 
@@ -77,7 +81,7 @@ def _mnist(root: Path, mirror: Path | None) -> ImageData:
     for filename, md5 in torchvision.datasets.MNIST.resources:
         dest = raw / filename
         if dest.exists():
-            _check_md5(dest, md5, f"Delete {dest} and run again to fetch it anew.")
+            _check_md5(dest, md5, "It was deleted; run again to fetch it anew.", remove=True)
         elif mirror is not None and (mirror / "MNIST" / "raw" / filename).exists():
             src = mirror / "MNIST" / "raw" / filename
             _check_md5(src, md5, f"Replace {src} in the mirror with the official file.")
@@ -235,7 +239,11 @@ def augment(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> t
 
 class RealBatches:
     """Shuffled batches of real training images, normalised (and augmented if the protocol
-    says so), like the reference's loader without drop_last: ceil(N / batch) per epoch."""
+    says so), like the reference's loader without drop_last: ceil(N / batch) per epoch.
+
+    An endless iterator, epoch after epoch, each in a new random order. Its state (the
+    generator, the epoch's order, the position in it) can be saved and restored, so that a
+    resumed distillation sees exactly the batches an uninterrupted one would."""
 
     def __init__(self, data: ImageData, spec: DatasetSpec, batch_size: int,
                  generator: torch.Generator, dtype: torch.dtype):
@@ -245,20 +253,34 @@ class RealBatches:
                              f"of {spec.name}; lower batch_size in the budget.")
         self.data, self.spec, self.batch_size = data, spec, batch_size
         self.generator, self.dtype = generator, dtype
+        self.order: torch.Tensor | None = None  # this epoch's permutation
+        self.position = 0  # batches of it already served
 
     def __len__(self) -> int:
         return math.ceil(len(self.data.train_labels) / self.batch_size)
 
     def __iter__(self):
-        """Endless: epoch after epoch, each in a new random order."""
-        while True:
-            order = torch.randperm(len(self.data.train_labels), generator=self.generator)
-            for idx in order.split(self.batch_size):
-                idx = idx.to(self.data.train_images.device)
-                images = normalize(self.data.train_images[idx], self.spec, self.dtype)
-                if self.spec.augment:
-                    images = augment(images, self.generator)
-                yield images, self.data.train_labels[idx]
+        return self
+
+    def __next__(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.order is None or self.position == len(self):
+            self.order = torch.randperm(len(self.data.train_labels), generator=self.generator)
+            self.position = 0
+        start = self.position * self.batch_size
+        idx = self.order[start:start + self.batch_size].to(self.data.train_images.device)
+        self.position += 1
+        images = normalize(self.data.train_images[idx], self.spec, self.dtype)
+        if self.spec.augment:
+            images = augment(images, self.generator)
+        return images, self.data.train_labels[idx]
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state(), "order": self.order,
+                "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+        self.order, self.position = state["order"], state["position"]
 
 
 def prepare_dataset(name: str, root: str | Path, mirror: str | Path | None = None) -> dict:

@@ -1,9 +1,9 @@
 """Wang et al.'s dataset distillation from a fixed initialisation, with the exact hypergradient.
 
 Learned: synthetic images x~ (distill_steps groups of images_per_class images per class,
-N(0,1) init) and one step size per inner step, eta~_t = softplus(raw_t) > 0. The inner loop
-starts every outer iteration from the same theta0 and takes T = distill_steps x
-distill_epochs gradient steps, group t % distill_steps at step t:
+N(0,1) init) and one step size per inner step, eta~_t = softplus(raw_t) > 0 (step_sizes).
+The inner loop starts every outer iteration from the same theta0 and takes
+T = distill_steps x distill_epochs gradient steps, group t % distill_steps at step t:
 
     theta_{t+1} = theta_t - eta~_t * grad_theta CE(f(x~_t; theta_t), y~_t)
 
@@ -19,6 +19,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm import tqdm
 
+from .artifacts import load_checkpoint, save_checkpoint
 from .config import RunSettings
 from .data import ImageData, RealBatches, normalize
 from .models import CIRCUIT_PARAMETERS, make_network
@@ -38,6 +40,22 @@ Params = dict[str, torch.Tensor]
 
 class DistillationDiverged(FloatingPointError):
     """The outer loss became NaN or inf; nothing is written."""
+
+
+class RunInterrupted(RuntimeError):
+    """A stop was asked for (SIGTERM); the run's state is in its checkpoint, nothing else
+    was written. Running the same command again resumes it."""
+
+
+@dataclass
+class Checkpointing:
+    """Where distill() keeps its full state between iterations, and how often it saves it
+    (every `every` iterations; 0: only when asked to stop). Setting `stop_reason` (a signal
+    handler does) makes it save after the current iteration and raise RunInterrupted."""
+
+    path: Path
+    every: int
+    stop_reason: str | None = None
 
 
 def resolve_device(device: str) -> torch.device:
@@ -55,6 +73,14 @@ def torch_dtype(name: str) -> torch.dtype:
 
 def inverse_softplus(y: float) -> float:
     return math.log(math.expm1(y))
+
+
+def step_sizes(raw_lrs: torch.Tensor) -> torch.Tensor:
+    """The learned inner step sizes softplus(raw). softplus underflows to 0 for raw below
+    about -104 in float32 (Adam could drive raw there in a long run); the floor at the
+    smallest positive normal number keeps every step size positive and changes nothing
+    above it."""
+    return F.softplus(raw_lrs).clamp_min(torch.finfo(raw_lrs.dtype).tiny)
 
 
 def split_parameters(net: nn.Module, freeze_circuit: bool) -> tuple[Params, Params]:
@@ -126,7 +152,7 @@ class DistillResult:
 
     @property
     def lrs(self) -> torch.Tensor:
-        return F.softplus(self.raw_lrs)
+        return step_sizes(self.raw_lrs)
 
 
 def init_synthetic(settings: RunSettings, generator: torch.Generator, dtype: torch.dtype):
@@ -150,11 +176,28 @@ def monitor_batch(data: ImageData, settings: RunSettings, dtype: torch.dtype):
     return normalize(data.test_images[idx], settings.dataset, dtype), data.test_labels[idx]
 
 
+def resume_state(checkpointing: Checkpointing | None, identity: dict) -> dict | None:
+    """The checkpoint to resume from, if there is one and it belongs to this very run."""
+    if checkpointing is None or not checkpointing.path.exists():
+        return None
+    state = load_checkpoint(checkpointing.path)  # ArtifactError, naming it, when corrupt
+    if state.get("identity") != identity:
+        log.warning("%s belongs to other settings (or another number of iterations); "
+                    "starting from iteration 1, it will be overwritten", checkpointing.path)
+        return None
+    return state
+
+
 def distill(settings: RunSettings, data: ImageData, iterations: int | None = None,
-            log_every: int = 100, progress: bool = True) -> DistillResult:
+            log_every: int = 100, progress: bool = True,
+            checkpointing: Checkpointing | None = None) -> DistillResult:
     """Run the distillation of one dataset x model x seed. `iterations` overrides the budget
     (benchmarks); by default it is epochs x ceil(N_train / batch_size). Every `log_every`
-    iterations the history gets the outer loss, the monitor batch's accuracy and the lrs."""
+    iterations the history gets the outer loss, the monitor batch's accuracy and the lrs.
+
+    With `checkpointing`, the full state (images, step sizes, optimiser, scheduler, the real
+    batches' RNG and position, history) is saved between iterations, and a run started again
+    resumes from it: the result is the same, to the byte, as an uninterrupted run's."""
     d = settings.distill
     device, dtype = resolve_device(settings.device), torch_dtype(settings.dtype)
     data = data.to(device)
@@ -179,23 +222,47 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     test_batch, test_labels = monitor_batch(data, settings, dtype)
     per_sample = circuits_per_sample(net)
     result = DistillResult(images, labels, raw_lrs, iterations)
-    last_finite = None
+    last_finite, losses, first, elapsed_before = None, [], 1, 0.0
+    identity = {"settings": settings.to_dict(), "iterations": iterations}
+    state = resume_state(checkpointing, identity)
+    if state is not None:
+        with torch.no_grad():
+            images.copy_(state["images"])
+            raw_lrs.copy_(state["raw_lrs"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        batches.load_state_dict(state["batches"])
+        result.history, losses = state["history"], state["losses"]
+        result.circuit_evaluations = state["circuit_evaluations"]
+        last_finite, elapsed_before = state["last_finite"], state["elapsed_s"]
+        first = state["iteration"] + 1
+        log.info("resuming from the checkpoint of iteration %d of %d (%s)", state["iteration"],
+                 iterations, checkpointing.path)
+
     start = time.perf_counter()
-    real = iter(batches)
-    bar = tqdm(range(1, iterations + 1), desc=f"distill {settings.dataset.name} "
+
+    def checkpoint(it: int) -> None:
+        save_checkpoint(checkpointing.path, {
+            "identity": identity, "iteration": it,
+            "images": images.detach().cpu(), "raw_lrs": raw_lrs.detach().cpu(),
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "batches": batches.state_dict(), "history": result.history, "losses": losses,
+            "last_finite": last_finite, "circuit_evaluations": result.circuit_evaluations,
+            "elapsed_s": elapsed_before + time.perf_counter() - start})
+
+    bar = tqdm(range(first, iterations + 1), desc=f"distill {settings.dataset.name} "
                f"{settings.model.model_id} seed{settings.seed}", disable=not progress,
-               mininterval=2.0)
-    losses = []
+               mininterval=2.0, initial=first - 1, total=iterations)
     for it in bar:
         tick = time.perf_counter()
-        real_images, real_labels = next(real)
-        steps = inner_schedule(images, labels, F.softplus(raw_lrs), d.distill_epochs)
+        real_images, real_labels = next(batches)
+        steps = inner_schedule(images, labels, step_sizes(raw_lrs), d.distill_epochs)
         loss = outer_loss(net, theta0, constants, steps, real_images, real_labels)
         if not torch.isfinite(loss):
             raise DistillationDiverged(
                 f"outer loss is {loss.item()} at iteration {it} of {settings.model.model_id} on "
                 f"{settings.dataset.name} (seed {settings.seed}); last finite value: "
-                f"{last_finite}; step sizes {F.softplus(raw_lrs).tolist()}. Nothing was written; "
+                f"{last_finite}; step sizes {step_sizes(raw_lrs).tolist()}. Nothing was written; "
                 "lower outer_lr or distill_lr_init.")
         last_finite = (it, loss.item())
         optimizer.zero_grad(set_to_none=True)
@@ -209,14 +276,14 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
         if it % log_every == 0 or it == iterations:
             params = train_steps(net, theta0, constants,
                                  inner_schedule(images.detach(), labels,
-                                                F.softplus(raw_lrs.detach()), d.distill_epochs),
+                                                step_sizes(raw_lrs.detach()), d.distill_epochs),
                                  create_graph=False)
             batch_acc = accuracy(net, {**params, **constants}, test_batch, test_labels)
             record = {"iteration": it, "outer_loss": sum(losses) / len(losses),
                       "test_batch_acc": batch_acc,
-                      "lrs": F.softplus(raw_lrs.detach()).tolist(),
+                      "lrs": step_sizes(raw_lrs.detach()).tolist(),
                       "outer_lr": scheduler.get_last_lr()[0],
-                      "elapsed_s": time.perf_counter() - start}
+                      "elapsed_s": elapsed_before + time.perf_counter() - start}
             result.history.append(record)
             losses = []
             msg = (f"iter {it}/{iterations} outer loss {record['outer_loss']:.4f} "
@@ -224,6 +291,15 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
                    + " ".join(f"{lr:.4f}" for lr in record["lrs"][:6])
                    + (" ..." if len(record["lrs"]) > 6 else ""))
             log.info(msg)
-    result.wall_time_s = time.perf_counter() - start
+        if checkpointing is not None and it < iterations:
+            if checkpointing.stop_reason:
+                checkpoint(it)
+                raise RunInterrupted(
+                    f"stopped by {checkpointing.stop_reason} after iteration {it} of "
+                    f"{iterations}; the state is in {checkpointing.path}: run the same command "
+                    "again to resume.")
+            if checkpointing.every and it % checkpointing.every == 0:
+                checkpoint(it)
+    result.wall_time_s = elapsed_before + time.perf_counter() - start
     result.images, result.raw_lrs = images.detach(), raw_lrs.detach()
     return result

@@ -15,8 +15,14 @@ import torch
 
 from .config import RunSettings
 from .data import ImageData, normalize
-from .distill import (accuracy, inner_schedule, resolve_device, split_parameters, torch_dtype,
-                      train_steps)
+from .distill import (
+    accuracy,
+    inner_schedule,
+    resolve_device,
+    split_parameters,
+    torch_dtype,
+    train_steps,
+)
 from .models import make_network
 from .rng import generator
 

@@ -10,11 +10,12 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def setup_logging(log_file: str | Path | None) -> None:
-    """INFO to stderr, and to log_file when given."""
+    """INFO to stderr, and to log_file when given (appended: a resumed run keeps the log
+    of its first part)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w"))
+        handlers.append(logging.FileHandler(log_file, mode="a"))
     logging.basicConfig(level=logging.INFO, handlers=handlers, force=True, format=FORMAT)
 
 

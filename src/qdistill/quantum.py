@@ -230,6 +230,14 @@ class QuantumLayer(nn.Module):
         if features.shape[-1] != self.n_features:
             raise ValueError(f"QuantumLayer on {self.n_qubits} qubits needs {self.n_features} "
                              f"features, got {features.shape[-1]}")
+        norms = features.detach().norm(dim=-1)
+        if not bool(torch.all((norms > 0) & torch.isfinite(norms))):
+            bad = int((~((norms > 0) & torch.isfinite(norms))).sum())
+            raise ValueError(
+                f"QuantumLayer: {bad} of {len(norms)} samples have all-zero or non-finite "
+                "features (the F2 output), which amplitude embedding cannot normalise into a "
+                "state. Blank input images do this at the zero-bias initialisation; non-finite "
+                "ones come from overflowing inputs or a diverged network.")
         observables = self.observable_matrices()
         if self.backend == "fast":
             return fast_expvals(features, self.angles, observables)

@@ -2,30 +2,63 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
+import signal
+import threading
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from . import __version__
-from .artifacts import (DISTILL_LOG, DISTILLED, METRICS, load_distilled, read_json,
-                        save_distilled, write_json)
+from .artifacts import (
+    CHECKPOINT,
+    DISTILL_LOG,
+    DISTILLED,
+    METRICS,
+    load_distilled,
+    read_json,
+    save_distilled,
+    write_json,
+)
 from .baseline import train_full
 from .config import RunSettings
 from .data import load_dataset
-from .distill import distill
+from .distill import Checkpointing, distill
 from .evaluate import evaluate
 
 log = logging.getLogger(__name__)
 
 
+@contextlib.contextmanager
+def stop_on_sigterm(checkpointing: Checkpointing):
+    """While distilling, SIGTERM (what SLURM sends before a kill) asks for one last
+    checkpoint after the current iteration instead of ending the process at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def ask_to_stop(signum, frame):
+        checkpointing.stop_reason = signal.Signals(signum).name
+
+    previous = signal.signal(signal.SIGTERM, ask_to_stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Path,
                 data_mirror: str | Path | None = None, log_every: int = 100,
-                progress: bool = True) -> Path:
+                progress: bool = True, checkpoint_every: int = 0) -> Path:
     """Distill one dataset x model x seed into out_dir/distilled.pt (+ distill_log.json).
-    Outputs of an earlier run in out_dir are removed first: none may outlive a new run."""
+    Outputs of an earlier run in out_dir are removed first: none may outlive a new run.
+
+    out_dir/checkpoint.pt holds the run's state every `checkpoint_every` iterations and on
+    SIGTERM; a run started again resumes from it (if its settings match) and deletes it
+    once the outputs are written."""
     out_dir = Path(out_dir)
     for name in (DISTILLED, DISTILL_LOG, METRICS):
         (out_dir / name).unlink(missing_ok=True)
@@ -33,7 +66,10 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
     log.info("distilling %s / %s / seed %d, budget %s, data %s, backend %s, threads %d",
              settings.dataset.name, settings.model.model_id, settings.seed, settings.budget,
              data.source, settings.qnn_backend, torch.get_num_threads())
-    result = distill(settings, data, log_every=log_every, progress=progress)
+    checkpointing = Checkpointing(out_dir / CHECKPOINT, checkpoint_every)
+    with stop_on_sigterm(checkpointing):
+        result = distill(settings, data, log_every=log_every, progress=progress,
+                         checkpointing=checkpointing)
     # The log first: distilled.pt is the output that marks a run as finished.
     write_json(out_dir / DISTILL_LOG, {
         "iterations": result.iterations,
@@ -48,6 +84,7 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
         "python": platform.python_version(),
     })
     save_distilled(out_dir / DISTILLED, settings, result, data.source)
+    checkpointing.path.unlink(missing_ok=True)  # finished: nothing left to resume
     log.info("wrote %s in %.1f s", out_dir / DISTILLED, result.wall_time_s)
     return out_dir / DISTILLED
 

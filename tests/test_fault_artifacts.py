@@ -1,0 +1,87 @@
+"""Faults: truncated, corrupt or foreign distilled.pt files are detected (never unpickled
+blindly) and named; an interrupted write leaves the previous file and no temporary."""
+
+import pytest
+import torch
+
+from qdistill.artifacts import (
+    DISTILLED,
+    METRICS,
+    ArtifactError,
+    load_distilled,
+    read_json,
+    write_atomic,
+)
+from qdistill.cli import main
+from qdistill.config import run_settings
+from qdistill.runs import distill_run
+
+
+@pytest.fixture(scope="module")
+def real_distilled(tmp_path_factory, mirror, data_root):
+    """A genuine distilled.pt (classical LeNet, smoke budget) to damage."""
+    from qdistill.config import load_config
+    config = load_config(overrides={"budget": "smoke", "device": "cpu"})
+    out = tmp_path_factory.mktemp("run")
+    return distill_run(run_settings(config, "mnist", "classical", 0), out, data_root, mirror,
+                       progress=False).read_bytes()
+
+
+def test_fault_missing_distilled_set_says_how_to_make_it(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nothing")]) == 2
+    assert "distilled.pt not found; run `python -m qdistill distill" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the garbage bytes
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_fault_damaged_distilled_set_is_named_and_no_metrics_are_written(
+        damage, real_distilled, tmp_path, capsys, mirror, data_root):
+    data = {"truncated": real_distilled[:500], "garbage": b"\x80\x04not a torch file",
+            "empty": b""}[damage]
+    (tmp_path / DISTILLED).write_bytes(data)
+    with pytest.raises(ArtifactError, match=rf"{tmp_path / DISTILLED} is truncated or corrupt "
+                                            r"\(.*\); delete it and distill again"):
+        load_distilled(tmp_path / DISTILLED)
+    assert main(["evaluate", str(tmp_path), "--data-root", str(data_root),
+                 "--data-mirror", str(mirror)]) == 2
+    assert "is truncated or corrupt" in capsys.readouterr().err
+    assert not (tmp_path / METRICS).exists()
+
+
+def test_fault_foreign_file_is_refused(tmp_path):
+    torch.save({"weights": torch.zeros(3)}, tmp_path / DISTILLED)
+    with pytest.raises(ArtifactError, match=r"is not a qdistill distilled set \(format None, "
+                                            r"expected 'qdistill-distilled/1'\)"):
+        load_distilled(tmp_path / DISTILLED)
+
+
+def test_fault_pickled_code_is_never_run(tmp_path):
+    """weights_only=True: a file that would call a function when unpickled is refused."""
+    class Payload:
+        def __reduce__(self):
+            return (exec, ("open('PWNED', 'w').close()",))
+
+    torch.save({"format": "qdistill-distilled/1", "images": Payload()}, tmp_path / DISTILLED)
+    with pytest.raises(ArtifactError, match="truncated or corrupt"):
+        load_distilled(tmp_path / DISTILLED)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_fault_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text('{"finished": true}')
+
+    def dies_halfway(handle):
+        handle.write(b'{"finished": fal')
+        raise KeyboardInterrupt  # e.g. Ctrl-C or a signal in the middle of the write
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, dies_halfway)
+    assert read_json(target) == {"finished": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_fault_half_written_json_is_named(tmp_path):
+    (tmp_path / METRICS).write_text('{"test_acc": 9')
+    with pytest.raises(ArtifactError, match=rf"{tmp_path / METRICS} is not valid JSON"):
+        read_json(tmp_path / METRICS)
