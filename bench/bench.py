@@ -116,7 +116,8 @@ def chart(records: list[dict], path: Path) -> None:
     df = pd.DataFrame(records)
     df["case"] = [m if m == "classical" else f"{m} ({b})" for m, b in zip(df.model, df.backend)]
     grid = sns.catplot(df, x="case", y="median_s", col="dataset", hue="threads", kind="bar",
-                       sharey=False, height=3.2, aspect=1.2, palette="Blues")
+                       sharey=False, height=3.2, aspect=1.2,
+                       palette=["#9ecae1", "#2171b5", "#08306b"][:df.threads.nunique()])
     grid.set_axis_labels("", "seconds per outer iteration (median)")
     grid.set_xticklabels(rotation=20)
     grid.figure.suptitle("Distillation speed at the paper's settings (CPU threads per run)",

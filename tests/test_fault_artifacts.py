@@ -55,8 +55,9 @@ def test_fault_foreign_file_is_refused(tmp_path):
         load_distilled(tmp_path / DISTILLED)
 
 
-def test_fault_pickled_code_is_never_run(tmp_path):
+def test_fault_pickled_code_is_never_run(tmp_path, monkeypatch):
     """weights_only=True: a file that would call a function when unpickled is refused."""
+    monkeypatch.chdir(tmp_path)  # where the payload would write
     class Payload:
         def __reduce__(self):
             return (exec, ("open('PWNED', 'w').close()",))

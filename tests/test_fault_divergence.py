@@ -46,3 +46,16 @@ def test_fault_diverged_cli_run_writes_no_outputs(poisoned_at_iteration_3, tmp_p
     assert "outer loss is nan at iteration 3" in capsys.readouterr().err
     for name in (DISTILLED, DISTILL_LOG, METRICS):
         assert not (tmp_path / name).exists()
+
+
+def test_fault_diverging_quantum_model_is_reported_as_divergence(smoke_config, mnist):
+    """Huge inner step sizes blow the quantum LeNet's features up to inf/NaN: the run stops
+    as diverged (the QNN passes non-finite values on; only all-zero ones are its error)."""
+    config = dict(smoke_config)
+    config["dataset_settings"] = dict(config["dataset_settings"])
+    config["dataset_settings"]["mnist"] = dict(config["dataset_settings"]["mnist"],
+                                               distill_lr_init=50.0)
+    settings = run_settings(config, "mnist", "q-res-herm", 0)
+    with pytest.raises(DistillationDiverged, match=r"outer loss is nan at iteration 1 of "
+                                                   r"q-res-herm on mnist"):
+        distill(settings, mnist, iterations=3, progress=False)

@@ -17,6 +17,7 @@ from .artifacts import DISTILLED, ArtifactError, load_distilled
 from .config import ConfigError, budget_settings, load_config, run_settings
 from .data import DataError
 from .distill import DistillationDiverged, RunInterrupted
+from .quantum import EmbeddingError
 from .logs import setup_logging
 from .runs import distill_run, evaluate_run
 
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             setup_logging(args.log or run_dir / "evaluate.log")
             evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"],
                          random_real_draws=draws)
-    except (ConfigError, DataError, ArtifactError, DistillationDiverged) as err:
+    except (ConfigError, DataError, ArtifactError, DistillationDiverged, EmbeddingError) as err:
         log.error("%s", err)
         return 2
     except RunInterrupted as stop:

@@ -211,6 +211,10 @@ def run_settings(config: dict[str, Any], dataset: str, model_id: str, seed: int)
     dspec = dataset_spec(config, dataset)
     ds = config["dataset_settings"][dataset]
     budget = budget_settings(config)
+    if dataset in TRAIN_IMAGES and budget["batch_size"] > TRAIN_IMAGES[dataset]:
+        raise ConfigError(f"key 'budgets.{config['budget']}.batch_size': {budget['batch_size']} "
+                          f"is larger than the {TRAIN_IMAGES[dataset]} training images of "
+                          f"{dataset}; allowed: 1 to {TRAIN_IMAGES[dataset]}.")
     distill = DistillSettings(
         distill_steps=ds["distill_steps"], distill_epochs=ds["distill_epochs"],
         images_per_class=ds["images_per_class"], distill_lr_init=float(ds["distill_lr_init"]),

@@ -27,6 +27,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm import tqdm
 
+from . import __version__
 from .artifacts import load_checkpoint, save_checkpoint
 from .config import RunSettings
 from .data import ImageData, RealBatches, normalize
@@ -182,8 +183,9 @@ def resume_state(checkpointing: Checkpointing | None, identity: dict) -> dict | 
         return None
     state = load_checkpoint(checkpointing.path)  # ArtifactError, naming it, when corrupt
     if state.get("identity") != identity:
-        log.warning("%s belongs to other settings (or another number of iterations); "
-                    "starting from iteration 1, it will be overwritten", checkpointing.path)
+        log.warning("%s belongs to other settings (or another number of iterations, qdistill "
+                    "or torch version, or device); starting from iteration 1, it will be "
+                    "overwritten", checkpointing.path)
         return None
     return state
 
@@ -223,7 +225,9 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     per_sample = circuits_per_sample(net)
     result = DistillResult(images, labels, raw_lrs, iterations)
     last_finite, losses, first, elapsed_before = None, [], 1, 0.0
-    identity = {"settings": settings.to_dict(), "iterations": iterations}
+    # What must match to resume: the run, and what computes it (code, torch, device).
+    identity = {"settings": settings.to_dict(), "iterations": iterations,
+                "qdistill": __version__, "torch": str(torch.__version__), "device": str(device)}
     state = resume_state(checkpointing, identity)
     if state is not None:
         with torch.no_grad():
@@ -234,6 +238,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
         batches.load_state_dict(state["batches"])
         result.history, losses = state["history"], state["losses"]
         result.circuit_evaluations = state["circuit_evaluations"]
+        result.iteration_s = state["iteration_s"]
         last_finite, elapsed_before = state["last_finite"], state["elapsed_s"]
         first = state["iteration"] + 1
         log.info("resuming from the checkpoint of iteration %d of %d (%s)", state["iteration"],
@@ -248,6 +253,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "batches": batches.state_dict(), "history": result.history, "losses": losses,
             "last_finite": last_finite, "circuit_evaluations": result.circuit_evaluations,
+            "iteration_s": result.iteration_s,
             "elapsed_s": elapsed_before + time.perf_counter() - start})
 
     bar = tqdm(range(first, iterations + 1), desc=f"distill {settings.dataset.name} "

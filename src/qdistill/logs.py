@@ -10,8 +10,8 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def setup_logging(log_file: str | Path | None) -> None:
-    """INFO to stderr, and to log_file when given (appended: a resumed run keeps the log
-    of its first part)."""
+    """INFO to stderr, and to log_file when given (appended: a resumed CLI run keeps the
+    log of its first part; Snakemake starts a rerun job's log afresh)."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,12 @@ import torch
 from torch import nn
 
 OBSERVABLES = ("pauliz", "hermitian-fixed", "hermitian")
+
+
+class EmbeddingError(ValueError):
+    """Features that amplitude embedding cannot normalise: an all-zero vector. (Non-finite
+    features give NaN outputs, which the distillation reports as divergence.)"""
+
 BACKENDS = ("fast", "pennylane")
 
 PAULI_Z = ((1.0, 0.0), (0.0, -1.0))
@@ -230,14 +236,12 @@ class QuantumLayer(nn.Module):
         if features.shape[-1] != self.n_features:
             raise ValueError(f"QuantumLayer on {self.n_qubits} qubits needs {self.n_features} "
                              f"features, got {features.shape[-1]}")
-        norms = features.detach().norm(dim=-1)
-        if not bool(torch.all((norms > 0) & torch.isfinite(norms))):
-            bad = int((~((norms > 0) & torch.isfinite(norms))).sum())
-            raise ValueError(
-                f"QuantumLayer: {bad} of {len(norms)} samples have all-zero or non-finite "
-                "features (the F2 output), which amplitude embedding cannot normalise into a "
-                "state. Blank input images do this at the zero-bias initialisation; non-finite "
-                "ones come from overflowing inputs or a diverged network.")
+        zero = features.detach().norm(dim=-1) == 0
+        if bool(zero.any()):
+            raise EmbeddingError(
+                f"QuantumLayer: {int(zero.sum())} of {len(zero)} samples have all-zero features "
+                "(the F2 output), which amplitude embedding cannot normalise into a state. "
+                "Blank input images do this at the zero-bias initialisation.")
         observables = self.observable_matrices()
         if self.backend == "fast":
             return fast_expvals(features, self.angles, observables)
