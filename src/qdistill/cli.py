@@ -17,8 +17,8 @@ from .artifacts import DISTILLED, ArtifactError, load_distilled
 from .config import ConfigError, budget_settings, load_config, run_settings
 from .data import DataError
 from .distill import DistillationDiverged, RunInterrupted
-from .quantum import EmbeddingError
 from .logs import setup_logging
+from .quantum import EmbeddingError
 from .runs import distill_run, evaluate_run
 
 log = logging.getLogger("qdistill")
