@@ -35,10 +35,12 @@ include: "rules/data.smk"
 include: "rules/distill.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/cost.smk"
 
 
 rule all:
     input:
         rules.table.output,
         rules.figures.output,
+        rules.cost.output,
     default_target: True

@@ -19,6 +19,14 @@ def all_runs(filename):
     return expand(f"{RUN}/{filename}", dataset=DATASETS, model=MODELS, seed=SEEDS)
 
 
+QUANTUM_MODELS = [m for m in MODELS if config["model_variants"][m]["kind"] == "quantum"]
+COST_MODELS = [m for m in config["cost"]["models"] if m in MODELS]
+
+
+def quantum_runs(filename):
+    return expand(f"{RUN}/{filename}", dataset=DATASETS, model=QUANTUM_MODELS, seed=SEEDS)
+
+
 def all_baselines():
     return expand("results/baselines/{dataset}/seed{seed}.json", dataset=DATASETS, seed=SEEDS)
 

@@ -68,6 +68,11 @@ def set_key(dotted, value):
     ("dataset_settings.mnist.image_size", 32, r"key 'dataset_settings.mnist': channels, "
                                               r"image_size, num_classes are \(1, 32, 10\), "
                                               r"but mnist has \(1, 28, 10\)"),
+    ("cost.models", ["classical"], r"key 'cost.models': 'classical' is not a quantum model "
+                                   r"of model_variants; allowed: .*q-res-herm"),
+    ("cost.shots", [100, 0], r"key 'cost.shots.1': 0 is less than the minimum of 1"),
+    ("budgets.paper.shot_test_images", 0, r"key 'budgets.paper.shot_test_images': 0 is less "
+                                          r"than the minimum of 1"),
     ("model_variants.q-res-herm.observable", "pauli-x",
      r"key 'model_variants.q-res-herm.observable': 'pauli-x' is not one of"),
 ])

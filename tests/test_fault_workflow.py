@@ -18,7 +18,7 @@ from workflow_helpers import SNAKEMAKE, copy_workflow, snakemake
 KILL_BUDGET = {"epochs": 0.4, "decay_epochs": 0.1, "decay_factor": 0.5, "outer_lr": 0.01,
                "outer_betas": [0.5, 0.999], "batch_size": 256, "seeds": [0],
                "log_every": 10, "checkpoint_every": 4, "random_real_draws": 1,
-               "baseline_epochs": 0.02}
+               "shot_test_images": 50, "baseline_epochs": 0.02}
 KILL_MODELS = ["classical", "q-res-herm", "q-nores-pauliz", "q-res-fixedherm"]
 
 
@@ -87,14 +87,16 @@ def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, d
                f"data_mirror={mirror}", f"data_root={data_root}"]
 
     # Kill snakemake and its jobs (the whole process group, SIGKILL: a crash, no clean-up)
-    # once one run is evaluated (so Snakemake has recorded its distillation as complete;
-    # distilled.pt alone appears a moment before) and another is between checkpoints.
+    # once one run is finished and recorded as such by Snakemake (its distilled.pt is
+    # seconds old: the job exits and is recorded within a moment of writing it) and another
+    # is between checkpoints.
     proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 400
     try:
         while True:
-            finished = {p.parent for p in runs_of(workdir, "metrics.json")}
+            finished = {p.parent for p in runs_of(workdir, "distilled.pt")
+                        if time.time() - p.stat().st_mtime > 3}
             midway = {p.parent for p in runs_of(workdir, "checkpoint.pt")
                       if not (p.parent / "distilled.pt").exists()}
             if finished and midway:
@@ -105,8 +107,8 @@ def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, d
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
-    finished_mtimes = {p.parent / "distilled.pt": (p.parent / "distilled.pt").stat().st_mtime_ns
-                       for p in runs_of(workdir, "metrics.json")}
+    finished_mtimes = {run / "distilled.pt": (run / "distilled.pt").stat().st_mtime_ns
+                       for run in finished}
     interrupted = [p.parent for p in runs_of(workdir, "checkpoint.pt")
                    if not (p.parent / "distilled.pt").exists()]
     assert interrupted

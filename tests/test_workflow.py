@@ -38,9 +38,11 @@ def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
     paper = CONFIG["budgets"]["paper"]
     runs = len(CONFIG["datasets"]) * len(CONFIG["models"]) * len(paper["seeds"])
     assert runs == 42
+    quantum_runs = runs - len(CONFIG["datasets"]) * len(paper["seeds"])
     assert planned_jobs(proc.stdout) == {
         "download": 2, "distill": runs, "evaluate": runs, "baseline": 2 * len(paper["seeds"]),
-        "table": 1, "figures": 1, "all": 1}
+        "table": 1, "figures": 1, "all": 1, "shots": quantum_runs,
+        "full_data": 2 * len(CONFIG["cost"]["models"]) * len(paper["seeds"]), "cost": 1}
 
 
 def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
@@ -106,7 +108,8 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
     workdir, _ = smoke_run
     figures = workdir / "results/figures"
     expected = [f"distilled_{d}_{m}" for d in CONFIG["datasets"] for m in CONFIG["models"]]
-    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves") for d in CONFIG["datasets"]]
+    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "cost", "shots")
+                 for d in CONFIG["datasets"]]
     for name in expected:
         for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
             path = figures / f"{name}{ext}"
@@ -114,6 +117,29 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
             assert path.stat().st_size > 5_000, path
     report = (workdir / "results/report.html").read_text(errors="replace")
     assert "table1.csv" in report and "accuracy_mnist.png" in report
+    assert "cost.csv" in report and "shots_cifar10.png" in report
+
+
+def test_smoke_run_counts_circuit_executions_and_shots(smoke_run):
+    """cost.csv: per quantum run, executions of training on its distilled set (T steps of
+    10 images, 259 or 235 executions per sample) against full-data training; shots.csv:
+    accuracy per shots setting, the analytic one equal to the fast path's."""
+    workdir, _ = smoke_run
+    cost = pd.read_csv(workdir / "results/tables/cost.csv")
+    quantum = [m for m in CONFIG["models"] if m != "classical"]
+    assert set(cost.model) == set(quantum) and len(cost) == 2 * len(quantum) * 4
+    herm = cost[(cost.model == "q-res-herm") & cost.shots.isna()].set_index("dataset")
+    assert herm.executions_per_sample.tolist() == [259, 259]
+    assert herm.distilled_executions["mnist"] == 3 * 10 * 259
+    assert herm.distilled_executions["cifar10"] == 30 * 10 * 259
+    assert herm.full_data_executions_per_epoch["mnist"] == 60_000 * 259
+    with_shots = cost[cost.shots == 1000]
+    assert (with_shots.distilled_circuit_runs == 1000 * with_shots.distilled_executions).all()
+    shots = pd.read_csv(workdir / "results/tables/shots.csv")
+    analytic = shots[shots.shots.isna()]
+    assert len(analytic) == 2 * len(quantum) and (analytic.test_acc == analytic.fast_path_acc).all()
+    assert set(shots.shots.dropna()) == set(CONFIG["cost"]["shots"])
+    assert shots.test_acc.between(0, 100).all()
 
 
 def test_rerun_does_nothing_and_touching_the_table_script_reruns_only_the_table(smoke_run):

@@ -127,6 +127,12 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
             raise ConfigError(f"{source}: key 'model_variants.{model_id}': a quantum variant needs "
                               "both 'residual' (true/false) and 'observable' "
                               "(pauliz | hermitian-fixed | hermitian).")
+    for model_id in config["cost"]["models"]:
+        if variants.get(model_id, {}).get("kind") != "quantum":
+            raise ConfigError(f"{source}: key 'cost.models': {model_id!r} is not a quantum model "
+                              "of model_variants; allowed: "
+                              + ", ".join(m for m, v in variants.items() if v["kind"] == "quantum")
+                              + ".")
     if config["baseline"]["model"] not in variants:
         raise ConfigError(f"{source}: key 'baseline.model': unknown model id "
                           f"{config['baseline']['model']!r}; allowed: {', '.join(variants)}.")

@@ -101,3 +101,42 @@ def history_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
     rows = [{"dataset": m["dataset"], "model": m["model"], "seed": m["seed"], **record}
             for m in metrics for record in (m.get("distill") or {}).get("history", [])]
     return pd.DataFrame(rows).drop(columns=["lrs"], errors="ignore")
+
+
+def cost_figure(cost: pd.DataFrame, full_data: list[dict[str, Any]], dataset: str) -> plt.Figure:
+    """Test accuracy against circuit executions (log scale): full-data training as curves,
+    each distilled set's training as a point."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    palette = dict(zip(sorted(set(cost.model)), sns.color_palette("tab10")))
+    for f in full_data:
+        points = [p for p in f["curve"] if p["executions"] > 0]
+        ax.plot([p["executions"] for p in points], [p["test_acc"] for p in points],
+                color=palette.get(f["model"], "grey"), alpha=0.8, marker="o", markersize=3,
+                label=f"{f['model']}, full data (seed {f['seed']})")
+    distilled = cost[cost.shots.isna()]
+    for model, rows in distilled.groupby("model", sort=False):
+        ax.scatter(rows.distilled_executions, rows.distilled_acc, color=palette[model],
+                   marker="*", s=120, zorder=5, label=f"{model}, distilled set")
+    ax.set(xscale="log", ylim=(0, 100), xlabel="circuit executions of training (log scale)",
+           ylabel="test accuracy (%)",
+           title=f"{DATASET_TITLES.get(dataset, dataset)}: accuracy against circuit executions")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def shots_figure(shots: pd.DataFrame, dataset: str) -> plt.Figure:
+    """Test accuracy against shots per execution (log scale) per model, the analytic value
+    as a dashed line."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    models = list(dict.fromkeys(shots.model))
+    palette = dict(zip(models, sns.color_palette("tab10")))
+    finite = shots[shots.shots.notna()]
+    sns.lineplot(finite, x="shots", y="test_acc", hue="model", hue_order=models,
+                 palette=palette, marker="o", errorbar=("pi", 100), ax=ax)
+    for model, rows in shots[shots.shots.isna()].groupby("model", sort=False):
+        ax.axhline(rows.test_acc.mean(), color=palette[model], linestyle="--", linewidth=0.8)
+    ax.set(xscale="log", xlabel="shots per circuit execution (log scale; dashed: analytic)",
+           ylabel="test accuracy (%)",
+           title=f"{DATASET_TITLES.get(dataset, dataset)}: accuracy under shot noise")
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig

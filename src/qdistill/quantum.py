@@ -29,7 +29,7 @@ class EmbeddingError(ValueError):
     """Features that amplitude embedding cannot normalise: an all-zero vector. (Non-finite
     features give NaN outputs, which the distillation reports as divergence.)"""
 
-BACKENDS = ("fast", "pennylane")
+BACKENDS = ("fast", "pennylane", "lightning")  # lightning: evaluation with shots only
 
 PAULI_Z = ((1.0, 0.0), (0.0, -1.0))
 
@@ -58,6 +58,29 @@ def pennylane_qnode(n_qubits: int, observable: str):
         return [qml.expval(qml.Hermitian(observables[q], wires=q)) for q in wires]
 
     return circuit
+
+
+def lightning_expvals(features: torch.Tensor, angles: torch.Tensor, observables: torch.Tensor,
+                      shots: int | None, seed: int) -> torch.Tensor:
+    """The circuit on pennylane-lightning's lightning.qubit, for evaluation: expectation
+    values estimated from `shots` samples per execution (None: analytic), batched over the
+    features (B, 2**n) -> (B, n). Not differentiable; same dtype and device as features."""
+    n_qubits = observables.shape[0]
+    wires = list(range(n_qubits))
+    device = qml.device("lightning.qubit", wires=wires, seed=seed)
+    angles_np = angles.detach().cpu().double().numpy()
+    h = observables.detach().cpu().to(torch.complex128).numpy()
+
+    @qml.set_shots(shots)
+    @qml.qnode(device, interface=None, diff_method=None)
+    def circuit(x):
+        qml.AmplitudeEmbedding(x, wires=wires, normalize=True)
+        qml.StronglyEntanglingLayers(angles_np, wires=wires)
+        return [qml.expval(qml.Hermitian(h[q], wires=q)) for q in wires]
+
+    values = circuit(features.detach().cpu().double().numpy())
+    out = torch.stack([torch.as_tensor(v).reshape(-1) for v in values], dim=-1)
+    return out.to(features.device, features.dtype)
 
 
 @functools.lru_cache(maxsize=None)
@@ -208,6 +231,8 @@ class QuantumLayer(nn.Module):
             raise ValueError(f"qnn_backend must be one of {BACKENDS}, got {backend!r}")
         self.n_qubits, self.n_layers = n_qubits, n_layers
         self.observable, self.backend = observable, backend
+        self.shots: int | None = None  # for backend "lightning" (evaluation only)
+        self.shot_seed = 0
         self.angles = nn.Parameter(torch.zeros(n_layers, n_qubits, 3))
         raw = torch.zeros(n_qubits, 2, 2, 2)
         if observable == "pauliz":
@@ -245,6 +270,9 @@ class QuantumLayer(nn.Module):
         observables = self.observable_matrices()
         if self.backend == "fast":
             return fast_expvals(features, self.angles, observables)
+        if self.backend == "lightning":
+            return lightning_expvals(features, self.angles, observables, self.shots,
+                                     self.shot_seed)
         circuit = pennylane_qnode(self.n_qubits, self.observable)
         out = torch.stack(circuit(features, self.angles, observables), dim=-1)
         return out.to(features.dtype)

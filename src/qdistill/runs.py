@@ -28,6 +28,7 @@ from .config import RunSettings
 from .data import load_dataset
 from .distill import Checkpointing, distill
 from .evaluate import evaluate
+from .shots import evaluate_shots
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +111,30 @@ def evaluate_run(run_dir: str | Path, data_root: str | Path,
 
 def baseline_run(settings: RunSettings, out_file: str | Path, data_root: str | Path,
                  data_mirror: str | Path | None, epochs: float, lr: float, batch_size: int,
-                 progress: bool = True) -> dict[str, Any]:
-    """Train the model normally on all training images; write the result as JSON."""
+                 progress: bool = True, eval_every: int | None = None) -> dict[str, Any]:
+    """Train the model normally on all training images; write the result as JSON (with a
+    curve of test accuracy against circuit executions when eval_every is given)."""
     data = load_dataset(settings.dataset.name, data_root, data_mirror)
-    result = train_full(settings, data, epochs, lr, batch_size, progress)
+    result = train_full(settings, data, epochs, lr, batch_size, progress, eval_every)
     write_json(out_file, result)
     log.info("full-data %s on %s: %.2f%% after %d iterations", settings.model.model_id,
              settings.dataset.name, result["test_acc"], result["iterations"])
+    return result
+
+
+def shots_run(distilled_path: str | Path, out_file: str | Path, data_root: str | Path,
+              data_mirror: str | Path | None, shots: list[int], n_images: int,
+              device: str = "auto") -> dict[str, Any]:
+    """Evaluate a quantum run with finite shots on lightning.qubit; write the result as JSON.
+    The analytic evaluation must reproduce the fast path's accuracy: an error if not."""
+    distilled = load_distilled(distilled_path)
+    data = load_dataset(distilled["settings"]["dataset"]["name"], data_root, data_mirror)
+    result = evaluate_shots(distilled, data, shots, n_images, device)
+    if not result["analytic_equals_fast"]:
+        raise RuntimeError(f"{distilled_path}: lightning.qubit (analytic) gives "
+                           f"{result['results'][0]['test_acc']}% but the fast path "
+                           f"{result['fast_acc']}% on the same images; the two must agree.")
+    write_json(out_file, result)
+    log.info("%s: %s", distilled_path, ", ".join(
+        f"{r['shots'] or 'analytic'} shots {r['test_acc']:.2f}%" for r in result["results"]))
     return result

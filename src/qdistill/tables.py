@@ -13,6 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from .config import ModelSpec
+from .cost import cost_rows, executions_per_sample
+
 PAPER_TABLE = Path(__file__).with_name("paper_table1.csv")
 TABLE1_COLUMNS = ["dataset", "model", "residual", "observable", "n_seeds", "acc_mean", "acc_std",
                   "paper_acc", "delta", "data_source", "budget"]
@@ -130,3 +133,30 @@ def write_table1(table: pd.DataFrame, baselines: pd.DataFrame, csv: str | Path,
                            caption="Table I reproduced: " + note.replace("%", r"\%"),
                            label="tab:table1")
     Path(tex).write_text(latex.replace("±", r"$\pm$"))
+
+
+def cost_frame(metrics: list[dict[str, Any]], full_data: list[dict[str, Any]],
+               variants: dict[str, dict], quantum: dict[str, int],
+               shots: list[int]) -> pd.DataFrame:
+    """cost.csv: per quantum run and shots setting, the circuit executions of training on its
+    distilled set against full-data training (src/qdistill/cost.py says what is counted)."""
+    full = {(f["dataset"], f["model"], f["seed"]): f for f in full_data}
+    rows = []
+    for m in metrics:
+        spec = ModelSpec(model_id=m["model"], kind="quantum",
+                         residual=variants[m["model"]]["residual"],
+                         observable=variants[m["model"]]["observable"], **quantum)
+        per_sample = executions_per_sample(spec, m["freeze_circuit"])
+        rows += cost_rows(m, full.get((m["dataset"], m["model"], m["seed"])), per_sample, shots)
+    return pd.DataFrame(rows).astype({"shots": "Int64"})
+
+
+def shots_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """shots.csv: test accuracy per quantum run and shots setting (empty shots: analytic),
+    with the fast path's accuracy on the same test images beside it."""
+    return pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], "seed": r["seed"],
+                          "budget": r["budget"], "n_test_images": r["n_test_images"],
+                          "shots": point["shots"], "test_acc": point["test_acc"],
+                          "fast_path_acc": r["fast_acc"]}
+                         for r in results for point in r["results"]]
+                        ).astype({"shots": "Int64"})

@@ -1,0 +1,99 @@
+# What distillation saves on a quantum computer: circuit executions of training on the
+# distilled set against full-data training, and accuracy under shot noise.
+
+rule full_data:
+    """A quantum LeNet trained normally on the full training set: test accuracy against
+    circuit executions, for the cost comparison."""
+    input:
+        manifest=manifest,
+    output:
+        "results/cost/{dataset}/{model}/seed{seed}/full_data.json",
+    params:
+        settings=settings_of_run,
+        epochs=BUDGET["baseline_epochs"],
+        lr=config["baseline"]["lr"],
+        batch_size=config["baseline"]["batch_size"],
+        eval_every=config["cost"]["eval_every"],
+        root=lambda wildcards, input: os.path.dirname(input.manifest),
+        mirror=config["data_mirror"] or "",
+    log:
+        "results/logs/full_data/{dataset}/{model}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/full_data/{dataset}/{model}/seed{seed}.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=240,
+    script:
+        "../scripts/full_data.py"
+
+
+rule shots:
+    """A quantum run's trained network evaluated with finite shots on lightning.qubit."""
+    input:
+        distilled=f"{RUN}/distilled.pt",
+        manifest=manifest,
+    output:
+        f"{RUN}/shots.json",
+    params:
+        shots=config["cost"]["shots"],
+        n_images=BUDGET["shot_test_images"],
+        root=lambda wildcards, input: os.path.dirname(input.manifest),
+        mirror=config["data_mirror"] or "",
+        device=config["device"],
+    log:
+        f"results/logs/shots/{{dataset}}/{{model}}/seed{{seed}}.log",
+    benchmark:
+        "results/benchmarks/shots/{dataset}/{model}/seed{seed}.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=120,
+    script:
+        "../scripts/shots.py"
+
+
+rule cost:
+    """cost.csv and shots.csv, and their figures."""
+    input:
+        metrics=quantum_runs("metrics.json"),
+        shots=quantum_runs("shots.json"),
+        full_data=expand("results/cost/{dataset}/{model}/seed{seed}/full_data.json",
+                         dataset=DATASETS, model=COST_MODELS, seed=SEEDS),
+        code=os.path.join(workflow.basedir, "scripts", "cost.py"),
+    output:
+        cost=report(f"{TABLES}/cost.csv", caption="captions/cost.rst", category="Cost"),
+        shots=report(f"{TABLES}/shots.csv", caption="captions/shots.rst", category="Cost"),
+        cost_figures=report(
+            expand(f"{FIGURES}/cost_{{dataset}}.png", dataset=DATASETS),
+            caption="captions/cost_figure.rst",
+            category="Cost",
+        ),
+        cost_pdf=expand(f"{FIGURES}/cost_{{dataset}}.pdf", dataset=DATASETS),
+        shots_figures=report(
+            expand(f"{FIGURES}/shots_{{dataset}}.png", dataset=DATASETS),
+            caption="captions/shots_figure.rst",
+            category="Cost",
+        ),
+        shots_pdf=expand(f"{FIGURES}/shots_{{dataset}}.pdf", dataset=DATASETS),
+    params:
+        datasets=DATASETS,
+        shots=config["cost"]["shots"],
+        variants=config["model_variants"],
+        quantum=config["quantum"],
+    log:
+        "results/logs/cost.log",
+    benchmark:
+        "results/benchmarks/cost.tsv"
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/cost.py"

@@ -1,0 +1,23 @@
+"""Rule cost: cost.csv, shots.csv and their figures (PNG and PDF) from finished runs."""
+
+from qdistill.artifacts import read_json
+from qdistill.figures import cost_figure, save, shots_figure
+from qdistill.logs import start_job
+from qdistill.tables import cost_frame, shots_frame
+
+start_job(snakemake.log[0], snakemake.threads)
+params, output = snakemake.params, snakemake.output
+full_data = [read_json(f) for f in snakemake.input.full_data]
+cost = cost_frame([read_json(f) for f in snakemake.input.metrics], full_data,
+                  params.variants, params.quantum, params.shots)
+shots = shots_frame([read_json(f) for f in snakemake.input.shots])
+cost.to_csv(output.cost, index=False, float_format="%.6g")
+shots.to_csv(output.shots, index=False, float_format="%.4g")
+for i, dataset in enumerate(params.datasets):  # outputs are in params.datasets order
+    save(cost_figure(cost[cost.dataset == dataset],
+                     [f for f in full_data if f["dataset"] == dataset], dataset),
+         output.cost_figures[i], output.cost_pdf[i])
+    save(shots_figure(shots[shots.dataset == dataset], dataset),
+         output.shots_figures[i], output.shots_pdf[i])
+print(cost.to_string(index=False))
+print(shots.to_string(index=False))

@@ -1,0 +1,70 @@
+"""Shot noise: test accuracy of a distilled set's trained network when the QNN's
+expectation values are estimated from finite shots on pennylane-lightning's lightning.qubit.
+
+The network is trained as evaluate() trains it (theta0, the learned steps, the run's dtype,
+the fast path); then it is evaluated in float64 on a fixed random subset of the test set,
+once with the fast path and once per shots setting on lightning.qubit, analytic included
+(which must give the fast path's accuracy: the same circuit, computed two ways).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+
+from .config import RunSettings
+from .data import ImageData, normalize
+from .distill import (
+    accuracy,
+    inner_schedule,
+    resolve_device,
+    split_parameters,
+    torch_dtype,
+    train_steps,
+)
+from .models import make_network
+from .rng import generator
+
+
+def test_subset(data: ImageData, n_images: int) -> torch.Tensor:
+    """Indices of a fixed random subset of the test set (the same for every run)."""
+    n = min(n_images, len(data.test_labels))
+    return torch.randperm(len(data.test_labels), generator=generator(0, "shots-test-subset"))[:n]
+
+
+def shot_seed(seed: int, shots: int | None) -> int:
+    """The sampling seed of one run and shots setting (lightning.qubit takes an int)."""
+    return generator(seed, f"shots/{shots}").initial_seed() % 2**32
+
+
+def evaluate_shots(distilled: dict[str, Any], data: ImageData, shots: list[int],
+                   n_images: int, device: str = "auto") -> dict[str, Any]:
+    start = time.perf_counter()
+    settings = RunSettings.from_dict(distilled["settings"])
+    if settings.model.kind != "quantum":
+        raise ValueError(f"{settings.model.model_id} has no circuit to measure with shots.")
+    dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
+    data = data.to(dev)
+    net = make_network(settings.model, settings.dataset, settings.seed, "fast", dtype, dev)
+    theta0, constants = split_parameters(net, settings.freeze_circuit)
+    steps = inner_schedule(distilled["images"].to(dev, dtype), distilled["labels"].to(dev),
+                           distilled["lrs"].to(dev, dtype), settings.distill.distill_epochs)
+    trained = {**train_steps(net, theta0, constants, steps, create_graph=False), **constants}
+
+    net = net.double()
+    params = {name: p.detach().double() for name, p in trained.items()}
+    idx = test_subset(data, n_images).to(data.test_labels.device)
+    images = normalize(data.test_images[idx], settings.dataset, torch.float64)
+    labels = data.test_labels[idx]
+    fast_acc = accuracy(net, params, images, labels)
+    net.qnn.backend = "lightning"
+    results = []
+    for s in [None, *shots]:
+        net.qnn.shots, net.qnn.shot_seed = s, shot_seed(settings.seed, s)
+        results.append({"shots": s, "test_acc": accuracy(net, params, images, labels)})
+    return {"dataset": settings.dataset.name, "model": settings.model.model_id,
+            "seed": settings.seed, "budget": settings.budget, "n_test_images": len(labels),
+            "fast_acc": fast_acc, "analytic_equals_fast": results[0]["test_acc"] == fast_acc,
+            "results": results, "wall_time_s": time.perf_counter() - start}
