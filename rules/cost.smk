@@ -85,6 +85,7 @@ rule cost:
         shots=config["cost"]["shots"],
         variants=config["model_variants"],
         quantum=config["quantum"],
+        dataset_settings=config["dataset_settings"],
     log:
         "results/logs/cost.log",
     benchmark:

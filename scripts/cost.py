@@ -9,9 +9,9 @@ start_job(snakemake.log[0], snakemake.threads)
 params, output = snakemake.params, snakemake.output
 full_data = [read_json(f) for f in snakemake.input.full_data]
 cost = cost_frame([read_json(f) for f in snakemake.input.metrics], full_data,
-                  params.variants, params.quantum, params.shots)
+                  params.variants, params.quantum, params.dataset_settings, params.shots)
 shots = shots_frame([read_json(f) for f in snakemake.input.shots])
-cost.to_csv(output.cost, index=False, float_format="%.6g")
+cost.to_csv(output.cost, index=False, float_format="%.4f")
 shots.to_csv(output.shots, index=False, float_format="%.4g")
 for i, dataset in enumerate(params.datasets):  # outputs are in params.datasets order
     save(cost_figure(cost[cost.dataset == dataset],

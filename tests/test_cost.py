@@ -36,8 +36,33 @@ def test_two_qubits_one_layer_counted_by_hand():
     assert distilled_training_executions(per, inner_steps=3, images_per_step=10) == 810
 
 
-def test_paper_model_counts():
-    assert executions_per_sample(spec("hermitian", 6, 3)).training == 1 + 108 + 24 + 126
+def test_full_data_curve_is_dense_early_and_respects_freeze_circuit(smoke_config, mnist,
+                                                                     monkeypatch):
+    """Evaluated after iterations 1, 2, 4, ... and every eval_every; with freeze_circuit the
+    angles stay at theta0 and the executions per sample drop the angle shifts."""
+    import torch
+
+    import qdistill.baseline as baseline
+    from qdistill.config import run_settings
+
+    optimised, real_adam = [], torch.optim.Adam
+
+    def recording_adam(params, lr):
+        optimised.extend(params)
+        return real_adam(optimised, lr=lr)
+
+    monkeypatch.setattr(baseline.torch.optim, "Adam", recording_adam)
+    config = dict(smoke_config, freeze_circuit=True)
+    settings = run_settings(config, "mnist", "q-res-herm", 0)
+    result = baseline.train_full(settings, mnist, epochs=0.08, lr=0.01, batch_size=128,
+                                 progress=False, eval_every=5)  # 38 iterations
+    assert [p["iteration"] for p in result["curve"]] == [
+        0, 1, 2, 4, 5, 8, 10, 15, 16, 20, 25, 30, 32, 35, 38]
+    assert result["executions_per_sample"] == 1 + 24 + 126
+    last = result["curve"][-1]
+    assert last["samples"] == 38 * 128 and last["executions"] == 38 * 128 * 151
+    assert result["test_acc"] == last["test_acc"] > result["curve"][0]["test_acc"]
+    assert optimised and not any(p.shape == (3, 6, 3) for p in optimised)  # no angles
 
 
 @pytest.mark.parametrize("n_qubits", [2, 3, 4])
@@ -62,18 +87,20 @@ def test_first_reaching_and_cost_rows():
     curve = [{"iteration": 0, "samples": 0, "executions": 0, "test_acc": 10.0},
              {"iteration": 5, "samples": 640, "executions": 640 * 27, "test_acc": 30.0},
              {"iteration": 10, "samples": 1280, "executions": 1280 * 27, "test_acc": 55.0}]
-    assert first_reaching(curve, 30.0)["iteration"] == 5
-    assert first_reaching(curve, 60.0) is None
+    reached, before = first_reaching(curve, 30.0)
+    assert (reached["iteration"], before["iteration"]) == (5, 0)
+    assert first_reaching(curve, 60.0) == (None, None)
     run = {"dataset": "mnist", "model": "tiny", "seed": 0, "budget": "smoke",
-           "test_acc": 42.0, "inner_steps": 3, "images_per_step": 10}
+           "test_acc": 42.0, "inner_steps": 3}
     full = {"curve": curve, "train_images": 60_000, "test_acc": 55.0}
-    rows = cost_rows(run, full, per, shots=[100, 1000])
+    rows = cost_rows(run, full, per, images_per_step=10, shots=[100, 1000])
     assert [r["shots"] for r in rows][1:] == [100, 1000] and math.isnan(rows[0]["shots"])
     analytic = rows[0]
     assert analytic["distilled_executions"] == 810
     assert analytic["full_data_executions_per_epoch"] == 60_000 * 27
     assert analytic["full_data_executions_to_distilled_acc"] == 1280 * 27
+    assert analytic["full_data_executions_lower_bound"] == 640 * 27
     assert analytic["saving_factor"] == pytest.approx(1280 * 27 / 810)
     assert rows[2]["distilled_circuit_runs"] == 810_000
-    no_full = cost_rows(run, None, per, shots=[])[0]
+    no_full = cost_rows(run, None, per, images_per_step=10, shots=[])[0]
     assert math.isnan(no_full["full_data_executions_to_distilled_acc"])

@@ -57,6 +57,13 @@ def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
     assert "results/runs/mnist/q-res-herm/seed7/distilled.pt" in proc.stdout
 
 
+def test_classical_only_plans_no_cost_jobs(workflow_copy, mirror):
+    proc = snakemake(workflow_copy, "-n", "--config", "budget=quick", "models=[classical]",
+                     f"data_mirror={mirror}")
+    jobs = planned_jobs(proc.stdout)
+    assert jobs["distill"] == 2 and not {"shots", "full_data", "cost"} & set(jobs)
+
+
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory, mirror, data_root):
     """The whole DAG at budget=smoke on real data, then the report."""
@@ -127,7 +134,8 @@ def test_smoke_run_counts_circuit_executions_and_shots(smoke_run):
     workdir, _ = smoke_run
     cost = pd.read_csv(workdir / "results/tables/cost.csv")
     quantum = [m for m in CONFIG["models"] if m != "classical"]
-    assert set(cost.model) == set(quantum) and len(cost) == 2 * len(quantum) * 4
+    per_run = 1 + len(CONFIG["cost"]["shots"])  # analytic and each shots setting
+    assert set(cost.model) == set(quantum) and len(cost) == 2 * len(quantum) * per_run
     herm = cost[(cost.model == "q-res-herm") & cost.shots.isna()].set_index("dataset")
     assert herm.executions_per_sample.tolist() == [259, 259]
     assert herm.distilled_executions["mnist"] == 3 * 10 * 259

@@ -15,7 +15,7 @@ from .config import RunSettings
 from .cost import executions_per_sample
 from .data import ImageData, RealBatches, normalize
 from .distill import accuracy, resolve_device, torch_dtype
-from .models import make_network
+from .models import CIRCUIT_PARAMETERS, make_network
 from .rng import generator
 
 
@@ -23,8 +23,11 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
                batch_size: int, progress: bool = True,
                eval_every: int | None = None) -> dict[str, Any]:
     """Adam on full real batches (augmented as the protocol says) for `epochs` epochs. With
-    `eval_every`, also a curve: full test-set accuracy before training, every `eval_every`
-    iterations and at the end, with the samples seen and the circuit executions they cost."""
+    `eval_every`, also a curve: full test-set accuracy before training, after iterations
+    1, 2, 4, 8, ... (so that the point where it passes a given accuracy is resolved early
+    on, where it matters), every `eval_every` iterations and at the end, with the samples
+    seen and the circuit executions they cost. freeze_circuit keeps the angles fixed here
+    too, as in the distillation."""
     start = time.perf_counter()
     device, dtype = resolve_device(settings.device), torch_dtype(settings.dtype)
     data = data.to(device)
@@ -33,7 +36,9 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
     batches = RealBatches(data, settings.dataset, batch_size,
                           generator(settings.seed, "baseline-batches"), dtype)
     iterations = max(1, round(epochs * len(batches)))
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    trained = [p for name, p in net.named_parameters()
+               if not (settings.freeze_circuit and name in CIRCUIT_PARAMETERS)]
+    optimizer = torch.optim.Adam(trained, lr=lr)
     test_images = normalize(data.test_images, settings.dataset, dtype)
     per_sample = executions_per_sample(settings.model, settings.freeze_circuit).training
     curve, samples = [], 0
@@ -54,7 +59,7 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
         loss.backward()
         optimizer.step()
         samples += len(labels)
-        if eval_every and (it % eval_every == 0 or it == iterations):
+        if eval_every and (it % eval_every == 0 or it == iterations or it & (it - 1) == 0):
             record(it)
     test_acc = (curve[-1]["test_acc"] if curve else
                 accuracy(net, dict(net.named_parameters()), test_images, data.test_labels))

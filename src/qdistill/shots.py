@@ -63,7 +63,9 @@ def evaluate_shots(distilled: dict[str, Any], data: ImageData, shots: list[int],
     results = []
     for s in [None, *shots]:
         net.qnn.shots, net.qnn.shot_seed = s, shot_seed(settings.seed, s)
-        results.append({"shots": s, "test_acc": accuracy(net, params, images, labels)})
+        # all images in one batched execution: one sampling stream per setting
+        results.append({"shots": s, "test_acc": accuracy(net, params, images, labels,
+                                                         batch_size=len(labels))})
     return {"dataset": settings.dataset.name, "model": settings.model.model_id,
             "seed": settings.seed, "budget": settings.budget, "n_test_images": len(labels),
             "fast_acc": fast_acc, "analytic_equals_fast": results[0]["test_acc"] == fast_acc,

@@ -135,28 +135,45 @@ def write_table1(table: pd.DataFrame, baselines: pd.DataFrame, csv: str | Path,
     Path(tex).write_text(latex.replace("±", r"$\pm$"))
 
 
+COST_COLUMNS = ["dataset", "model", "seed", "budget", "distilled_acc", "executions_per_sample",
+                "distilled_executions", "full_data_executions_per_epoch", "full_data_final_acc",
+                "full_data_executions_to_distilled_acc", "full_data_executions_lower_bound",
+                "saving_factor", "shots", "distilled_circuit_runs",
+                "full_data_circuit_runs_to_distilled_acc"]
+COUNT_COLUMNS = ["executions_per_sample", "distilled_executions",
+                 "full_data_executions_per_epoch", "full_data_executions_to_distilled_acc",
+                 "full_data_executions_lower_bound", "shots", "distilled_circuit_runs",
+                 "full_data_circuit_runs_to_distilled_acc"]
+
+
 def cost_frame(metrics: list[dict[str, Any]], full_data: list[dict[str, Any]],
                variants: dict[str, dict], quantum: dict[str, int],
-               shots: list[int]) -> pd.DataFrame:
+               dataset_settings: dict[str, dict], shots: list[int]) -> pd.DataFrame:
     """cost.csv: per quantum run and shots setting, the circuit executions of training on its
-    distilled set against full-data training (src/qdistill/cost.py says what is counted)."""
+    distilled set against full-data training (src/qdistill/cost.py says what is counted).
+    Counts are integers (empty where there is no full-data run)."""
     full = {(f["dataset"], f["model"], f["seed"]): f for f in full_data}
     rows = []
     for m in metrics:
         spec = ModelSpec(model_id=m["model"], kind="quantum",
                          residual=variants[m["model"]]["residual"],
                          observable=variants[m["model"]]["observable"], **quantum)
-        per_sample = executions_per_sample(spec, m["freeze_circuit"])
-        rows += cost_rows(m, full.get((m["dataset"], m["model"], m["seed"])), per_sample, shots)
-    return pd.DataFrame(rows).astype({"shots": "Int64"})
+        ds = dataset_settings[m["dataset"]]
+        rows += cost_rows(m, full.get((m["dataset"], m["model"], m["seed"])),
+                          executions_per_sample(spec, m["freeze_circuit"]),
+                          ds["num_classes"] * ds["images_per_class"], shots)
+    frame = pd.DataFrame(rows, columns=COST_COLUMNS)
+    return frame.astype({c: "Int64" for c in COUNT_COLUMNS})
 
 
 def shots_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
     """shots.csv: test accuracy per quantum run and shots setting (empty shots: analytic),
     with the fast path's accuracy on the same test images beside it."""
+    columns = ["dataset", "model", "seed", "budget", "n_test_images", "shots", "test_acc",
+               "fast_path_acc"]
     return pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], "seed": r["seed"],
                           "budget": r["budget"], "n_test_images": r["n_test_images"],
                           "shots": point["shots"], "test_acc": point["test_acc"],
                           "fast_path_acc": r["fast_acc"]}
-                         for r in results for point in r["results"]]
+                         for r in results for point in r["results"]], columns=columns
                         ).astype({"shots": "Int64"})
