@@ -76,22 +76,28 @@ def save_distilled(path: str | Path, settings: "RunSettings", result: "DistillRe
     write_atomic(Path(path), lambda h: torch.save(payload, h))
 
 
-def load_distilled(path: str | Path) -> dict[str, Any]:
-    """Load a distilled.pt safely (weights_only: no arbitrary unpickling) and check it."""
-    path = Path(path)
-    if not path.is_file():
-        raise ArtifactError(f"{path} not found; run `python -m qdistill distill ... --out "
-                            f"{path.parent}` first.")
+def _load_safely(path: Path, fmt: str, what: str, fix: str) -> dict[str, Any]:
+    """torch.load with weights_only (tensors and plain data, never code), checking the
+    format tag; every failure names the file and the fix."""
     try:
         payload = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as err:
         raise ArtifactError(f"{path} is truncated or corrupt ({_why_unreadable(err)}); "
-                            "delete it and distill again.") from err
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ArtifactError(f"{path} is not a qdistill distilled set (format "
-                            f"{payload.get('format') if isinstance(payload, dict) else None!r}, "
-                            f"expected {FORMAT!r}).")
+                            f"{fix}.") from err
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        found = payload.get("format") if isinstance(payload, dict) else None
+        raise ArtifactError(f"{path} is not a {what} (format {found!r}, expected {fmt!r}); "
+                            f"{fix}.")
     return payload
+
+
+def load_distilled(path: str | Path) -> dict[str, Any]:
+    """Load a distilled.pt safely and check it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArtifactError(f"{path} not found; run `python -m qdistill distill ... --out "
+                            f"{path.parent}` first.")
+    return _load_safely(path, FORMAT, "qdistill distilled set", "delete it and distill again")
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -101,17 +107,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint safely (weights_only: tensors and plain data, never code)."""
-    path = Path(path)
-    try:
-        state = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as err:
-        raise ArtifactError(f"{path} is truncated or corrupt ({_why_unreadable(err)}); "
-                            "delete it to start the run over.") from err
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ArtifactError(f"{path} is not a qdistill checkpoint (expected format "
-                            f"{CHECKPOINT_FORMAT!r}); delete it to start the run over.")
-    return state
+    """Load a checkpoint safely and check it."""
+    return _load_safely(Path(path), CHECKPOINT_FORMAT, "qdistill checkpoint",
+                        "delete it to start the run over")
 
 
 def read_json(path: str | Path) -> Any:
