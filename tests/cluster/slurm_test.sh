@@ -8,8 +8,9 @@
 # used are munged's default socket and slurmd's configless link /run/slurm/conf, which the
 # plugin's job steps need), runs the workflow at budget=smoke once locally and once with
 # --workflow-profile profiles/slurm, then checks that every job went through SLURM (sacct
-# lists each as COMPLETED) and that both runs give the same Table I. Every daemon it
-# started is stopped by process id at the end, also when a step fails. Every wait is bounded.
+# lists each as COMPLETED) and that both runs give the same Table I, cost and shot-noise
+# tables. Every daemon it started is stopped by process id at the end, also when a step
+# fails. Every wait is bounded.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -255,8 +256,10 @@ completed=$(grep -c "|COMPLETED|" "$WORK/sacct.txt" || true)
 [ "$rows" -eq "$submitted" ] || fail "sacct lists $rows jobs, $submitted were submitted"
 [ "$completed" -eq "$rows" ] || fail "only $completed of $rows SLURM jobs COMPLETED"
 
-cmp "$WORK/local/results/tables/table1.csv" "$WORK/slurm/results/tables/table1.csv" \
-  || fail "Table I differs between the local and the SLURM run"
+for table in table1.csv cost.csv shots.csv; do
+  cmp "$WORK/local/results/tables/$table" "$WORK/slurm/results/tables/$table" \
+    || fail "$table differs between the local and the SLURM run"
+done
 cmp "$WORK/local/results/tables/runs.csv" "$WORK/slurm/results/tables/runs.csv" >/dev/null \
   || say "note: runs.csv differs (timings) - expected"
-say "PASSED: $completed SLURM jobs COMPLETED, Table I identical to the local run"
+say "PASSED: $completed SLURM jobs COMPLETED; Table I, cost.csv and shots.csv identical to the local run"
