@@ -43,11 +43,12 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
     per_sample = executions_per_sample(settings.model, settings.freeze_circuit).training
     curve, samples = [], 0
 
+    def test_accuracy() -> float:
+        return accuracy(net, dict(net.named_parameters()), test_images, data.test_labels)
+
     def record(iteration: int) -> None:
         curve.append({"iteration": iteration, "samples": samples,
-                      "executions": samples * per_sample,
-                      "test_acc": accuracy(net, dict(net.named_parameters()), test_images,
-                                           data.test_labels)})
+                      "executions": samples * per_sample, "test_acc": test_accuracy()})
 
     if eval_every:
         record(0)
@@ -61,8 +62,7 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
         samples += len(labels)
         if eval_every and (it % eval_every == 0 or it == iterations or it & (it - 1) == 0):
             record(it)
-    test_acc = (curve[-1]["test_acc"] if curve else
-                accuracy(net, dict(net.named_parameters()), test_images, data.test_labels))
+    test_acc = curve[-1]["test_acc"] if curve else test_accuracy()
     return {
         "dataset": settings.dataset.name, "model": settings.model.model_id,
         "seed": settings.seed, "budget": settings.budget, "data_source": data.source,

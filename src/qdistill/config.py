@@ -111,6 +111,14 @@ def validate_schema(config: dict[str, Any], source: str = "config.yaml") -> None
         raise ConfigError(_schema_error_message(source, errors[0]))
 
 
+def check_batch_fits(key: str, size: int, dataset: str, where: str = "") -> None:
+    """A batch cannot be larger than the dataset's training set."""
+    if dataset in TRAIN_IMAGES and size > TRAIN_IMAGES[dataset]:
+        raise ConfigError(f"{where}key '{key}': {size} is larger than the "
+                          f"{TRAIN_IMAGES[dataset]} training images of {dataset}; "
+                          f"allowed: 1 to {TRAIN_IMAGES[dataset]}.")
+
+
 def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> None:
     """The rules a schema cannot say: names used in one key must be defined in another."""
     budgets = config["budgets"]
@@ -149,14 +157,10 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
             raise ConfigError(f"{source}: key 'dataset_settings.{name}': mean and std need one "
                               f"value per channel ({ds['channels']}).")
     smallest = min(config["datasets"], key=lambda name: TRAIN_IMAGES[name])
-    batch_sizes = {f"budgets.{config['budget']}.batch_size":
-                   budgets[config["budget"]]["batch_size"],
-                   "baseline.batch_size": config["baseline"]["batch_size"]}
-    for key, size in batch_sizes.items():
-        if size > TRAIN_IMAGES[smallest]:
-            raise ConfigError(f"{source}: key '{key}': {size} is larger than the "
-                              f"{TRAIN_IMAGES[smallest]} training images of {smallest}; "
-                              f"allowed: 1 to {TRAIN_IMAGES[smallest]}.")
+    check_batch_fits(f"budgets.{config['budget']}.batch_size",
+                     budgets[config["budget"]]["batch_size"], smallest, f"{source}: ")
+    check_batch_fits("baseline.batch_size", config["baseline"]["batch_size"], smallest,
+                     f"{source}: ")
     mirror = config.get("data_mirror")
     if mirror and not Path(mirror).is_dir():
         raise ConfigError(f"{source}: key 'data_mirror': folder {mirror!r} does not exist; "
@@ -217,10 +221,7 @@ def run_settings(config: dict[str, Any], dataset: str, model_id: str, seed: int)
     dspec = dataset_spec(config, dataset)
     ds = config["dataset_settings"][dataset]
     budget = budget_settings(config)
-    if dataset in TRAIN_IMAGES and budget["batch_size"] > TRAIN_IMAGES[dataset]:
-        raise ConfigError(f"key 'budgets.{config['budget']}.batch_size': {budget['batch_size']} "
-                          f"is larger than the {TRAIN_IMAGES[dataset]} training images of "
-                          f"{dataset}; allowed: 1 to {TRAIN_IMAGES[dataset]}.")
+    check_batch_fits(f"budgets.{config['budget']}.batch_size", budget["batch_size"], dataset)
     distill = DistillSettings(
         distill_steps=ds["distill_steps"], distill_epochs=ds["distill_epochs"],
         images_per_class=ds["images_per_class"], distill_lr_init=float(ds["distill_lr_init"]),

@@ -40,11 +40,17 @@ def random_real_set(data: ImageData, labels: torch.Tensor, generator: torch.Gene
     return data.train_images[picked.to(data.train_images.device)]
 
 
+def trained_parameters(net, theta0, constants, images, labels, lrs, distill_epochs):
+    """theta0 after the learned steps on `images` (plain training, no graph kept), with the
+    constants: the network a distilled set produces."""
+    steps = inner_schedule(images, labels, lrs, distill_epochs)
+    return {**train_steps(net, theta0, constants, steps, create_graph=False), **constants}
+
+
 def accuracy_after_steps(net, theta0, constants, images, labels, lrs, distill_epochs,
                          test_images, test_labels) -> float:
-    steps = inner_schedule(images, labels, lrs, distill_epochs)
-    params = train_steps(net, theta0, constants, steps, create_graph=False)
-    return accuracy(net, {**params, **constants}, test_images, test_labels)
+    params = trained_parameters(net, theta0, constants, images, labels, lrs, distill_epochs)
+    return accuracy(net, params, test_images, test_labels)
 
 
 def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",

@@ -16,14 +16,8 @@ import torch
 
 from .config import RunSettings
 from .data import ImageData, normalize
-from .distill import (
-    accuracy,
-    inner_schedule,
-    resolve_device,
-    split_parameters,
-    torch_dtype,
-    train_steps,
-)
+from .distill import accuracy, resolve_device, split_parameters, torch_dtype
+from .evaluate import trained_parameters
 from .models import make_network
 from .rng import generator
 
@@ -49,9 +43,9 @@ def evaluate_shots(distilled: dict[str, Any], data: ImageData, shots: list[int],
     data = data.to(dev)
     net = make_network(settings.model, settings.dataset, settings.seed, "fast", dtype, dev)
     theta0, constants = split_parameters(net, settings.freeze_circuit)
-    steps = inner_schedule(distilled["images"].to(dev, dtype), distilled["labels"].to(dev),
-                           distilled["lrs"].to(dev, dtype), settings.distill.distill_epochs)
-    trained = {**train_steps(net, theta0, constants, steps, create_graph=False), **constants}
+    trained = trained_parameters(net, theta0, constants, distilled["images"].to(dev, dtype),
+                                 distilled["labels"].to(dev), distilled["lrs"].to(dev, dtype),
+                                 settings.distill.distill_epochs)
 
     net = net.double()
     params = {name: p.detach().double() for name, p in trained.items()}
