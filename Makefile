@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DATA_MIRROR ?= $(wildcard ../shared/datasets)
 BUDGET ?= quick
 
-.PHONY: setup reproduce test bench clean-venv
+.PHONY: setup reproduce test bench bench-extensions clean-venv
 
 setup: $(STAMP)
 
@@ -33,6 +33,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
+
+bench-extensions: $(STAMP)
+	$(BIN)/python bench/extensions.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
 
 clean-venv:
 	rm -rf $(VENV)

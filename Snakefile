@@ -36,6 +36,8 @@ include: "rules/distill.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/cost.smk"
+include: "rules/transfer.smk"
+include: "rules/extensions.smk"
 
 
 rule all:
@@ -43,4 +45,6 @@ rule all:
         rules.table.output,
         rules.figures.output,
         rules.cost.output if QUANTUM_MODELS else [],  # nothing to cost without a circuit
+        rules.extensions.output if HAS_EXTENSIONS else [],
+        rules.transfer_table.output if TRANSFER_MODELS else [],
     default_target: True

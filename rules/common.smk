@@ -48,12 +48,17 @@ def settings_of_baseline(wildcards):
 # Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration,
 # from `make bench` with one thread (fast path: at most 0.12 s MNIST, 0.34 s CIFAR-10;
 # the PennyLane path up to 4.4x slower), with a margin of 2 to 3 for slower cluster CPUs.
+# The quanvolution front end (768 patch circuits per CIFAR-10 image) measured 1.7x slower
+# than q-res-herm on CIFAR-10 and no slower on MNIST (`make bench-extensions`).
 SECONDS_PER_ITERATION = {"mnist": 0.15, "cifar10": 0.45}
 BACKEND_SLOWDOWN = {"fast": 1, "pennylane": 5}
+QUANVOLUTION_SLOWDOWN = 2
 ITERATIONS_PER_EPOCH = {"mnist": 59, "cifar10": 49}
 
 
 def distill_runtime(wildcards):
     iterations = BUDGET["epochs"] * ITERATIONS_PER_EPOCH[wildcards.dataset]
     seconds = SECONDS_PER_ITERATION[wildcards.dataset] * BACKEND_SLOWDOWN[config["qnn_backend"]]
+    if config["model_variants"][wildcards.model].get("front_end") == "quanvolution":
+        seconds *= QUANVOLUTION_SLOWDOWN
     return int(10 + 2 * iterations * seconds / 60)

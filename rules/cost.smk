@@ -83,9 +83,6 @@ rule cost:
     params:
         datasets=DATASETS,
         shots=config["cost"]["shots"],
-        variants=config["model_variants"],
-        quantum=config["quantum"],
-        dataset_settings=config["dataset_settings"],
     log:
         "results/logs/cost.log",
     benchmark:

@@ -11,6 +11,10 @@ rule evaluate:
         mirror=config["data_mirror"] or "",
         device=config["device"],
         random_real_draws=BUDGET["random_real_draws"],
+        # Raised when metrics.json gains fields that the tables read, so that runs finished
+        # by an older qdistill are re-evaluated (a minute each) instead of misread.
+        # 2: settings, quantum_parameters, executions_per_sample.
+        metrics_format=2,
     log:
         f"results/logs/evaluate/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:

@@ -8,8 +8,7 @@ from qdistill.tables import cost_frame, shots_frame
 start_job(snakemake.log[0], snakemake.threads)
 params, output = snakemake.params, snakemake.output
 full_data = [read_json(f) for f in snakemake.input.full_data]
-cost = cost_frame([read_json(f) for f in snakemake.input.metrics], full_data,
-                  params.variants, params.quantum, params.dataset_settings, params.shots)
+cost = cost_frame([read_json(f) for f in snakemake.input.metrics], full_data, params.shots)
 shots = shots_frame([read_json(f) for f in snakemake.input.shots])
 cost.to_csv(output.cost, index=False, float_format="%.4f")
 shots.to_csv(output.shots, index=False, float_format="%.4g")

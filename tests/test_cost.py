@@ -16,9 +16,9 @@ from qdistill.cost import (
 )
 
 
-def spec(observable, n_qubits=2, n_layers=1):
+def spec(observable, n_qubits=2, n_layers=1, **extension):
     return ModelSpec(model_id="tiny", kind="quantum", residual=True, observable=observable,
-                     n_qubits=n_qubits, n_layers=n_layers)
+                     n_qubits=n_qubits, n_layers=n_layers, **extension)
 
 
 def test_two_qubits_one_layer_counted_by_hand():
@@ -34,6 +34,31 @@ def test_two_qubits_one_layer_counted_by_hand():
     assert executions_per_sample(ModelSpec("classical", "classical")).training == 0
     # three inner steps on 10 distilled images each
     assert distilled_training_executions(per, inner_steps=3, images_per_step=10) == 810
+
+
+def test_extensions_counted_by_hand():
+    """Four qubits, one layer: forward 1, angles 4 x 3 x 2 = 24, Hermitians 4 x 4 = 16,
+    amplitude embedding (16 - 1) x 2 = 30: 71 for the paper's model."""
+    assert executions_per_sample(spec("hermitian", 4)).training == 71
+    # angle embedding: 4 RX x 2 shifts instead of 30
+    assert executions_per_sample(spec("hermitian", 4, embedding="angle")).training == 71 - 30 + 8
+    # a frozen circuit trains no angles
+    assert executions_per_sample(spec("hermitian", 4, frozen_circuit=True)).training == 71 - 24
+    # pairs on a ring of 4: 2 measurement settings for the forward, the angle and the
+    # embedding shifts; 4 pairs x 12 eigenbasis angles x 2 shifts in their own setting
+    pair = executions_per_sample(spec("hermitian-pair", 4))
+    assert (pair.forward, pair.angle_shifts, pair.observable_shifts, pair.embedding_shifts) == (
+        2, 48, 96, 60)
+    assert executions_per_sample(spec("hermitian-pair", 5)).forward == 3  # odd ring
+    # quanvolution: one execution per 2x2 patch and channel (28 px, 1 channel: 196)
+    quanv = spec("hermitian", 4, front_end="quanvolution")
+    assert executions_per_sample(quanv, image_shape=(1, 28, 28)).front_end == 196
+    assert executions_per_sample(quanv, image_shape=(3, 32, 32)).training == 71 + 768
+    # a trainable filter (1 layer, 4 qubits x 3 angles) adds 24 shifts per patch
+    trainable = spec("hermitian", 4, front_end="quanvolution", quanv_trainable=True)
+    assert executions_per_sample(trainable, image_shape=(1, 28, 28)).front_end == 196 * 25
+    with pytest.raises(ValueError, match="image_shape"):
+        executions_per_sample(quanv)
 
 
 def test_full_data_curve_is_dense_early_and_respects_freeze_circuit(smoke_config, mnist,

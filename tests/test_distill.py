@@ -30,7 +30,7 @@ def tiny_problem(smoke_config, data, model_id, freeze_circuit=False, epochs=2,
                                                distill_epochs=epochs, distill_steps=steps)
     settings = run_settings(config, dataset, model_id, seed=0)
     net = make_network(settings.model, settings.dataset, 0, "fast", torch.float64)
-    theta0, constants = split_parameters(net, freeze_circuit)
+    theta0, constants = split_parameters(net, settings.circuit_frozen)
     images, labels, raw_lrs = init_synthetic(settings, torch.Generator().manual_seed(0),
                                              torch.float64)
     raw_lrs = raw_lrs + torch.linspace(0.5, 1.5, len(raw_lrs), dtype=torch.float64)  # larger steps
@@ -51,6 +51,14 @@ def tiny_problem(smoke_config, data, model_id, freeze_circuit=False, epochs=2,
 
 @pytest.mark.parametrize("model_id", ["classical", "q-res-herm", "q-nores-pauliz"])
 def test_hypergradient_matches_finite_differences(smoke_config, mnist, model_id):
+    *_, images, labels, raw_lrs, loss = tiny_problem(smoke_config, mnist, model_id)
+    check_hypergradient(images, raw_lrs, loss)
+
+
+@pytest.mark.parametrize("model_id", ["q-res-herm-angle", "q-res-herm-pair", "q-res-herm-quanv"])
+def test_extension_hypergradients_match_finite_differences(smoke_config, mnist, model_id):
+    """The extensions' circuits (angle embedding, pair Hermitians, quanvolution) inside the
+    bilevel problem: exact hypergradients too."""
     *_, images, labels, raw_lrs, loss = tiny_problem(smoke_config, mnist, model_id)
     check_hypergradient(images, raw_lrs, loss)
 
@@ -130,6 +138,29 @@ def test_freeze_circuit_is_explicit(smoke_config, mnist):
     assert "qnn.angles" not in final
     assert (final["qnn.observable_raw"] - theta0["qnn.observable_raw"]).abs().max() > 1e-6
     assert run_settings(smoke_config, "mnist", "q-res-herm", 0).freeze_circuit is False
+
+
+def test_frozen_circuit_model_id_freezes_only_its_own_runs(smoke_config, mnist):
+    """q-res-herm-frozen is the reference code's behaviour as a model id: its angles are
+    constants of the inner steps; the global freeze_circuit stays off for every other id."""
+    settings, net, theta0, constants, images, labels, raw_lrs, loss = tiny_problem(
+        smoke_config, mnist, "q-res-herm-frozen")
+    assert settings.freeze_circuit is False and settings.circuit_frozen is True
+    assert set(constants) == {"qnn.angles"} and "qnn.observable_raw" in theta0
+    assert not run_settings(smoke_config, "mnist", "q-res-herm", 0).circuit_frozen
+    check_hypergradient(images, raw_lrs, loss)
+
+
+def test_trainable_quanvolution_filter_trains_in_inner_steps(smoke_config, mnist):
+    config = dict(smoke_config, quanvolution={"n_layers": 1, "trainable": True})
+    settings, net, theta0, constants, images, labels, raw_lrs, _ = tiny_problem(
+        config, mnist, "q-res-herm-quanv")
+    assert "trunk.quanv.angles" in theta0
+    steps = inner_schedule(images, labels, step_sizes(raw_lrs), settings.distill.distill_epochs)
+    final = train_steps(net, theta0, constants, steps, create_graph=True)
+    assert (final["trunk.quanv.angles"] - theta0["trunk.quanv.angles"]).abs().max() > 1e-8
+    fixed = tiny_problem(smoke_config, mnist, "q-res-herm-quanv")[2]
+    assert not any(name.startswith("trunk.quanv") for name in fixed)  # a buffer when fixed
 
 
 def test_inner_schedule_cycles_groups_with_own_step_sizes():

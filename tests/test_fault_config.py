@@ -75,6 +75,20 @@ def set_key(dotted, value):
                                           r"than the minimum of 1"),
     ("model_variants.q-res-herm.observable", "pauli-x",
      r"key 'model_variants.q-res-herm.observable': 'pauli-x' is not one of"),
+    ("model_variants.q-res-herm-angle.embedding", "basis",
+     r"key 'model_variants.q-res-herm-angle.embedding': 'basis' is not one of \['amplitude', "
+     r"'angle'\]"),
+    ("model_variants.classical.front_end", "quanvolution",
+     r"key 'model_variants.classical': front_end only apply to quantum variants"),
+    ("extensions.models", ["q-res-herm-angel"],
+     r"key 'extensions.models': unknown model id 'q-res-herm-angel'; allowed: classical"),
+    ("extensions.transfer_models", ["lenet"],
+     r"key 'extensions.transfer_models': unknown model id 'lenet'"),
+    ("extensions.reference", "q-res", r"key 'extensions.reference': unknown model id 'q-res'"),
+    ("quantum.n_qubits", 2, r"key 'model_variants.q-res-herm-pair': observable hermitian-pair "
+                            r"needs quantum.n_qubits >= 3, got 2"),
+    ("budgets.quick.transfer_inits", 0, r"key 'budgets.quick.transfer_inits': 0 is less than "
+                                        r"the minimum of 1"),
 ])
 def test_fault_bad_nested_values_name_file_key_value_and_fix(tmp_path, key, value, message):
     path = edited_config(tmp_path, set_key(key, value))

@@ -18,7 +18,7 @@ from workflow_helpers import SNAKEMAKE, copy_workflow, snakemake
 KILL_BUDGET = {"epochs": 0.4, "decay_epochs": 0.1, "decay_factor": 0.5, "outer_lr": 0.01,
                "outer_betas": [0.5, 0.999], "batch_size": 256, "seeds": [0],
                "log_every": 10, "checkpoint_every": 4, "random_real_draws": 1,
-               "shot_test_images": 50, "baseline_epochs": 0.02}
+               "shot_test_images": 50, "baseline_epochs": 0.02, "transfer_inits": 1}
 KILL_MODELS = ["classical", "q-res-herm", "q-nores-pauliz", "q-res-fixedherm"]
 
 
@@ -81,8 +81,11 @@ def runs_of(workdir: Path, name: str) -> list[Path]:
 def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, data_root):
     workdir = copy_workflow(tmp_path / "workflow")
     extra = tmp_path / "kill.yaml"
+    no_extensions = {"reference": "q-res-herm", "models": [], "transfer_models": [],
+                     "transfer_first_seed": 1000}
     extra.write_text(yaml.safe_dump({"budget": "kill", "budgets": {"kill": KILL_BUDGET},
-                                     "datasets": ["mnist"], "models": KILL_MODELS}))
+                                     "datasets": ["mnist"], "models": KILL_MODELS,
+                                     "extensions": no_extensions}))
     command = [SNAKEMAKE, "--cores", "2", "--configfile", str(extra), "--config",
                f"data_mirror={mirror}", f"data_root={data_root}"]
 

@@ -8,6 +8,7 @@ from qdistill.models import LeNet, QuantumLeNet, make_network
 
 CONFIG = load_config()
 QUANTUM_IDS = [m for m in CONFIG["models"] if m != "classical"]
+EXTENSION_IDS = CONFIG["extensions"]["models"]
 
 
 def test_the_seven_model_ids():
@@ -24,7 +25,7 @@ def test_the_seven_model_ids():
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
-@pytest.mark.parametrize("model_id", CONFIG["models"])
+@pytest.mark.parametrize("model_id", CONFIG["models"] + EXTENSION_IDS)
 def test_forward_shapes(model_id, dataset):
     ds = dataset_spec(CONFIG, dataset)
     net = make_network(model_spec(CONFIG, model_id), ds, seed=0)
@@ -114,3 +115,47 @@ def test_named_random_streams_are_independent():
     b = torch.randn(1000, generator=generator(0, "init/trunk.conv1"))
     assert torch.equal(a, torch.randn(1000, generator=generator(0, "synthetic")))
     assert abs(torch.corrcoef(torch.stack([a, b]))[0, 1]) < 0.15
+
+
+def test_extension_architectures():
+    """Each extension is q-res-herm with one change (config model_variants)."""
+    from qdistill.models import quantum_parameter_counts
+    ds = dataset_spec(CONFIG, "mnist")
+    nets = {m: make_network(model_spec(CONFIG, m), ds, seed=0)
+            for m in ["q-res-herm", *EXTENSION_IDS]}
+    assert nets["q-res-herm-angle"].fc2.out_features == 6  # F2 reduced to 6 angles
+    assert nets["q-res-herm-angle"].fc_res.in_features == 6
+    assert nets["q-res-herm-pair"].qnn.observable_matrices().shape == (6, 4, 4)
+    quanv = nets["q-res-herm-quanv"].trunk
+    assert not hasattr(quanv, "conv1") and quanv.conv2.in_channels == 4
+    counts = {m: quantum_parameter_counts(net, model_spec(CONFIG, m).frozen_circuit)
+              for m, net in nets.items()}
+    assert counts["q-res-herm"] == {"circuit_angles": 54, "observables": 24, "quanvolution": 0}
+    assert counts["q-res-herm-pair"]["observables"] == 6 * 16  # a 4x4 Hermitian: 16 reals
+    assert counts["q-res-herm-frozen"]["circuit_angles"] == 0
+    cifar = make_network(model_spec(CONFIG, "q-res-herm-quanv"), dataset_spec(CONFIG, "cifar10"), 0)
+    assert cifar.trunk.conv2.in_channels == 12 and cifar.trunk.fc1.in_features == 16 * 6 * 6
+
+
+@pytest.mark.parametrize("model_id", EXTENSION_IDS)
+def test_extension_backends_give_the_same_network_output(model_id):
+    """The whole network on the PennyLane circuits (QNN and quanvolution) equals the fast
+    path, for every extension."""
+    ds = dataset_spec(CONFIG, "mnist")
+    spec = model_spec(CONFIG, model_id)
+    fast = make_network(spec, ds, 2, "fast", torch.float64)
+    slow = make_network(spec, ds, 2, "pennylane", torch.float64)
+    x = torch.randn(2, 1, 28, 28, dtype=torch.float64)
+    torch.testing.assert_close(fast(x), slow(x), rtol=0, atol=1e-9)
+
+
+def test_extensions_share_the_reference_starting_point():
+    """Layers an extension has in common with q-res-herm start equal (paired comparison)."""
+    ds = dataset_spec(CONFIG, "mnist")
+    ref = make_network(model_spec(CONFIG, "q-res-herm"), ds, seed=3).state_dict()
+    for model_id in EXTENSION_IDS:
+        sd = make_network(model_spec(CONFIG, model_id), ds, seed=3).state_dict()
+        shared = [n for n in sd if n in ref and sd[n].shape == ref[n].shape]
+        assert "qnn.angles" in shared and "fc_final.weight" in shared
+        for name in shared:
+            assert torch.equal(sd[name], ref[name]), (model_id, name)

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from qdistill.figures import image_grid
@@ -11,6 +12,7 @@ from qdistill.figures import image_grid
 def test_report_modules_import_without_pennylane():
     code = ("import sys; sys.modules['pennylane'] = None\n"
             "import qdistill.tables, qdistill.figures, qdistill.artifacts, qdistill.logs\n"
+            "import qdistill.transfer\n"
             "print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
@@ -26,3 +28,43 @@ def test_image_grid_labels_each_column_by_its_class():
     assert titles == [f"class{i}" for i in labels[0].tolist()]
     shown = fig.axes[0].get_images()[0].get_array()
     assert abs(float(shown.mean()) - 0.5) < 1e-6  # zeros denormalise to the mean
+
+
+def test_extension_titles_name_what_a_variant_changes():
+    from qdistill.tables import extension_title
+    reference = {"kind": "quantum", "residual": True, "observable": "hermitian"}
+    assert extension_title(dict(reference, embedding="angle"), reference) == (
+        "angle embedding (open question 2)")
+    assert extension_title(dict(reference, observable="hermitian-pair"), reference) == (
+        "two-qubit Hermitian observables (open question 3)")
+    assert extension_title(dict(reference, frozen_circuit=False, embedding="amplitude"),
+                           reference) == "same"
+    assert extension_title(dict(reference, residual=False, front_end="quanvolution"),
+                           reference) == "quanvolution front end (open question 1); residual=False"
+
+
+def test_extensions_table_compares_with_the_reference_over_the_same_seeds(tmp_path):
+    import pandas as pd
+
+    from qdistill.tables import extensions_frame, write_extensions
+    counts = {"circuit_angles": 54, "observables": 24, "quanvolution": 0}
+    runs = [{"dataset": "mnist", "model": m, "seed": s, "budget": "quick", "test_acc": acc,
+             "quantum_parameters": counts, "executions_per_sample": 259, "s_per_iteration": 0.1}
+            for m, s, acc in [("q-res-herm", 0, 80.0), ("q-res-herm", 1, 84.0),
+                              ("q-res-herm-angle", 0, 60.0), ("q-res-herm-angle", 1, 70.0)]]
+    variants = {"q-res-herm": {"kind": "quantum", "residual": True, "observable": "hermitian"},
+                "q-res-herm-angle": {"kind": "quantum", "residual": True,
+                                     "observable": "hermitian", "embedding": "angle"}}
+    summary = pd.DataFrame([{"dataset": "mnist", "model": "classical", "n_runs": 2,
+                             "own_acc_mean": 90.0, "other_acc_mean": 40.0,
+                             "other_acc_std": 5.0, "budget": "quick"}])
+    table = extensions_frame(runs, summary, ["mnist"], "q-res-herm", ["q-res-herm-angle"],
+                             variants)
+    assert table.model.tolist() == ["q-res-herm", "q-res-herm-angle", "classical"]
+    assert table.delta.tolist()[1:] == [65.0 - 82.0, 40.0 - 90.0]
+    assert table.acc_std[1] == pytest.approx(7.0710678)
+    write_extensions(table, tmp_path / "e.csv", tmp_path / "e.md", tmp_path / "e.tex")
+    assert "54 + 24 + 0" in (tmp_path / "e.md").read_text()
+    assert "\\begin{tabular}" in (tmp_path / "e.tex").read_text()
+    with pytest.raises(ValueError, match="no finished run for mnist / q-res-herm-pair"):
+        extensions_frame(runs, None, ["mnist"], "q-res-herm", ["q-res-herm-pair"], variants)

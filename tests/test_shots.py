@@ -11,19 +11,24 @@ from qdistill.runs import distill_run
 from qdistill.shots import evaluate_shots
 
 
-def layer_and_inputs(observable):
-    layer = QuantumLayer(6, 3, observable).double()
+def layer_and_inputs(observable, embedding="amplitude"):
+    layer = QuantumLayer(6, 3, observable, embedding=embedding).double()
     layer.reset_parameters(torch.Generator().manual_seed(3), torch.Generator().manual_seed(4))
-    x = torch.randn(12, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    x = torch.randn(12, layer.n_features, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(5))
     return layer, x
 
 
-@pytest.mark.parametrize("observable", OBSERVABLES)
-def test_analytic_lightning_equals_the_fast_path(observable):
-    layer, x = layer_and_inputs(observable)
+@pytest.mark.parametrize("observable,embedding", [(o, "amplitude") for o in OBSERVABLES]
+                         + [("hermitian", "angle"), ("hermitian-pair", "angle")])
+def test_analytic_lightning_equals_the_fast_path(observable, embedding):
+    layer, x = layer_and_inputs(observable, embedding)
     with torch.no_grad():
         fast = layer(x)
-        analytic = lightning_expvals(x, layer.angles, layer.observable_matrices(), None, 0)
+        analytic = lightning_expvals(x, layer.angles, layer.observable_matrices(), None, 0,
+                                     embedding)  # the wire groups follow from the matrices
+        layer.backend = "lightning"
+        assert torch.equal(layer(x), analytic)
     torch.testing.assert_close(analytic, fast, rtol=0, atol=1e-12)
 
 

@@ -13,6 +13,8 @@ from workflow_helpers import REPO, copy_workflow, snakemake
 from qdistill.tables import TABLE1_COLUMNS, paper_numbers
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
+EXTENSIONS = CONFIG["extensions"]
+NO_EXTENSIONS = {"extensions": dict(EXTENSIONS, models=[], transfer_models=[])}
 
 
 def planned_jobs(output: str) -> dict[str, int]:
@@ -39,17 +41,22 @@ def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
     runs = len(CONFIG["datasets"]) * len(CONFIG["models"]) * len(paper["seeds"])
     assert runs == 42
     quantum_runs = runs - len(CONFIG["datasets"]) * len(paper["seeds"])
+    extension_runs = 2 * len(EXTENSIONS["models"]) * len(paper["seeds"])
+    assert extension_runs == 24  # the reference model's runs are Table I's
     assert planned_jobs(proc.stdout) == {
-        "download": 2, "distill": runs, "evaluate": runs, "baseline": 2 * len(paper["seeds"]),
-        "table": 1, "figures": 1, "all": 1, "shots": quantum_runs,
-        "full_data": 2 * len(CONFIG["cost"]["models"]) * len(paper["seeds"]), "cost": 1}
+        "download": 2, "distill": runs + extension_runs, "evaluate": runs + extension_runs,
+        "baseline": 2 * len(paper["seeds"]), "table": 1, "figures": 1, "all": 1,
+        "shots": quantum_runs,
+        "full_data": 2 * len(CONFIG["cost"]["models"]) * len(paper["seeds"]), "cost": 1,
+        "transfer": 2 * len(EXTENSIONS["transfer_models"]) * len(paper["seeds"]),
+        "transfer_table": 1, "extensions": 1}
 
 
 def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
     extra = tmp_path / "more.yaml"
     extra.write_text(yaml.safe_dump({
         "budgets": {"quick": dict(CONFIG["budgets"]["quick"], seeds=[0, 7])},
-        "models": ["classical", "q-res-herm"], "datasets": ["mnist"]}))
+        "models": ["classical", "q-res-herm"], "datasets": ["mnist"], **NO_EXTENSIONS}))
     proc = snakemake(workflow_copy, "-n", "--configfile", str(extra), "--config",
                      "budget=quick", f"data_mirror={mirror}")
     jobs = planned_jobs(proc.stdout)
@@ -57,11 +64,28 @@ def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
     assert "results/runs/mnist/q-res-herm/seed7/distilled.pt" in proc.stdout
 
 
-def test_classical_only_plans_no_cost_jobs(workflow_copy, mirror):
-    proc = snakemake(workflow_copy, "-n", "--config", "budget=quick", "models=[classical]",
-                     f"data_mirror={mirror}")
+def test_classical_only_plans_no_cost_jobs(workflow_copy, mirror, tmp_path):
+    extra = tmp_path / "classical.yaml"
+    extra.write_text(yaml.safe_dump({"models": ["classical"], **NO_EXTENSIONS}))
+    proc = snakemake(workflow_copy, "-n", "--configfile", str(extra), "--config",
+                     "budget=quick", f"data_mirror={mirror}")
     jobs = planned_jobs(proc.stdout)
-    assert jobs["distill"] == 2 and not {"shots", "full_data", "cost"} & set(jobs)
+    assert jobs["distill"] == 2
+    assert not {"shots", "full_data", "cost", "transfer", "extensions"} & set(jobs)
+
+
+def test_an_extension_is_one_config_line(workflow_copy, mirror, tmp_path):
+    """Extension models run through the same rules; transfer alone needs no extension model."""
+    extra = tmp_path / "one.yaml"
+    extra.write_text(yaml.safe_dump({
+        "models": ["classical"], "datasets": ["mnist"],
+        "extensions": dict(EXTENSIONS, models=["q-res-herm-quanv"],
+                           transfer_models=["classical"])}))
+    proc = snakemake(workflow_copy, "-n", "--configfile", str(extra), "--config",
+                     "budget=quick", f"data_mirror={mirror}")
+    jobs = planned_jobs(proc.stdout)
+    assert jobs["distill"] == 3 and jobs["transfer"] == 1 and jobs["extensions"] == 1
+    assert "results/runs/mnist/q-res-herm-quanv/seed0/distilled.pt" in proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +139,8 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
     workdir, _ = smoke_run
     figures = workdir / "results/figures"
     expected = [f"distilled_{d}_{m}" for d in CONFIG["datasets"] for m in CONFIG["models"]]
-    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "cost", "shots")
+    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "cost", "shots",
+                                            "extensions", "transfer")
                  for d in CONFIG["datasets"]]
     for name in expected:
         for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
@@ -125,6 +150,44 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
     report = (workdir / "results/report.html").read_text(errors="replace")
     assert "table1.csv" in report and "accuracy_mnist.png" in report
     assert "cost.csv" in report and "shots_cifar10.png" in report
+    assert "extensions.csv" in report and "transfer_mnist.png" in report
+
+
+def test_smoke_run_builds_the_extensions_table(smoke_run):
+    """extensions.csv: per dataset the reference, each extension against it, and the transfer
+    rows; transfer.csv: the own-init accuracy of a run is its Table I accuracy."""
+    workdir, _ = smoke_run
+    table = pd.read_csv(workdir / "results/tables/extensions.csv")
+    per_dataset = 1 + len(EXTENSIONS["models"]) + len(EXTENSIONS["transfer_models"])
+    assert len(table) == 2 * per_dataset
+    runs = pd.read_csv(workdir / "results/tables/extension_runs.csv").set_index(
+        ["dataset", "model"])
+    assert len(runs) == 2 * (1 + len(EXTENSIONS["models"]))
+    for row in table[table.extension != "transfer to other initialisations"].itertuples():
+        assert row.acc_mean == pytest.approx(runs.test_acc[(row.dataset, row.model)], abs=0.006)
+        assert row.reference_acc == pytest.approx(
+            runs.test_acc[(row.dataset, EXTENSIONS["reference"])], abs=0.006)
+    mnist = table[table.dataset == "mnist"].set_index("model")
+    assert mnist.extension["q-res-herm-angle"] == "angle embedding (open question 2)"
+    assert mnist.delta["q-res-herm-pair"] == pytest.approx(
+        mnist.acc_mean["q-res-herm-pair"] - mnist.reference_acc["q-res-herm-pair"], abs=0.011)
+    # circuit executions per training sample (src/qdistill/cost.py, tests/test_cost.py)
+    executions = mnist.executions_per_sample.dropna()
+    assert executions[["q-res-herm", "q-res-herm-angle", "q-res-herm-pair",
+                       "q-res-herm-quanv", "q-res-herm-frozen"]].tolist() == [
+        259, 145, 614, 259 + 196, 151]
+    assert mnist.observables["q-res-herm-pair"] == 96 and mnist.circuit_angles[
+        "q-res-herm-frozen"] == 0
+    transfer = pd.read_csv(workdir / "results/tables/transfer.csv")
+    assert len(transfer) == 2 * len(EXTENSIONS["transfer_models"]) * (
+        1 + CONFIG["budgets"]["smoke"]["transfer_inits"])
+    own = transfer[transfer.own].set_index(["dataset", "model"])
+    table1_runs = pd.read_csv(workdir / "results/tables/runs.csv").set_index(["dataset", "model"])
+    for key, acc in own.test_acc.items():
+        assert acc == pytest.approx(table1_runs.test_acc[key], abs=0.006)
+    assert set(transfer[~transfer.own].init_seed) == {1000, 1001}
+    md = (workdir / "results/tables/extensions.md").read_text()
+    assert "quanvolution front end (open question 1)" in md and "| MNIST" in md
 
 
 def test_smoke_run_counts_circuit_executions_and_shots(smoke_run):

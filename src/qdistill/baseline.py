@@ -37,10 +37,11 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
                           generator(settings.seed, "baseline-batches"), dtype)
     iterations = max(1, round(epochs * len(batches)))
     trained = [p for name, p in net.named_parameters()
-               if not (settings.freeze_circuit and name in CIRCUIT_PARAMETERS)]
+               if not (settings.circuit_frozen and name in CIRCUIT_PARAMETERS)]
     optimizer = torch.optim.Adam(trained, lr=lr)
     test_images = normalize(data.test_images, settings.dataset, dtype)
-    per_sample = executions_per_sample(settings.model, settings.freeze_circuit).training
+    per_sample = executions_per_sample(settings.model, settings.circuit_frozen,
+                                       settings.dataset.image_shape).training
     curve, samples = [], 0
 
     def test_accuracy() -> float:

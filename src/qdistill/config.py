@@ -33,9 +33,19 @@ class ModelSpec:
     model_id: str
     kind: str  # classical | quantum
     residual: bool = False
-    observable: str | None = None  # pauliz | hermitian-fixed | hermitian
+    observable: str | None = None  # pauliz | hermitian-fixed | hermitian | hermitian-pair
     n_qubits: int = 6
     n_layers: int = 3
+    # Extensions (issue 8); the defaults are the paper's quantum LeNet.
+    embedding: str = "amplitude"  # amplitude | angle
+    front_end: str = "convolution"  # convolution | quanvolution (in place of C1)
+    frozen_circuit: bool = False  # circuit angles stay at their initial values
+    quanv_layers: int = 1
+    quanv_trainable: bool = False
+
+
+EXTENSION_FIELDS = ("embedding", "front_end", "frozen_circuit", "quanv_layers",
+                    "quanv_trainable")
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,10 @@ class DatasetSpec:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     augment: bool
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
 
 
 @dataclass(frozen=True)
@@ -82,8 +96,21 @@ class RunSettings:
     device: str
     freeze_circuit: bool
 
+    @property
+    def circuit_frozen(self) -> bool:
+        """Circuit angles left untrained: everywhere (freeze_circuit) or by the model id."""
+        return self.freeze_circuit or self.model.frozen_circuit
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """All settings; the extension fields of the model only where they differ from the
+        paper's model, so that the settings of the seven Table I models (a param of their
+        jobs, and the identity of their checkpoints) did not change when they came."""
+        d = dataclasses.asdict(self)
+        defaults = ModelSpec(model_id="", kind="")
+        for key in EXTENSION_FIELDS:
+            if d["model"][key] == getattr(defaults, key):
+                del d["model"][key]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunSettings":
@@ -134,13 +161,32 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
         if spec["kind"] == "quantum" and ("residual" not in spec or "observable" not in spec):
             raise ConfigError(f"{source}: key 'model_variants.{model_id}': a quantum variant needs "
                               "both 'residual' (true/false) and 'observable' "
-                              "(pauliz | hermitian-fixed | hermitian).")
+                              "(pauliz | hermitian-fixed | hermitian | hermitian-pair).")
+        extension_keys = {"embedding", "front_end", "frozen_circuit"} & set(spec)
+        if spec["kind"] == "classical" and extension_keys:
+            raise ConfigError(f"{source}: key 'model_variants.{model_id}': "
+                              f"{', '.join(sorted(extension_keys))} only apply to quantum "
+                              "variants; remove them or set kind: quantum.")
+        if spec.get("observable") == "hermitian-pair" and config["quantum"]["n_qubits"] < 3:
+            raise ConfigError(f"{source}: key 'model_variants.{model_id}': observable "
+                              "hermitian-pair needs quantum.n_qubits >= 3, got "
+                              f"{config['quantum']['n_qubits']}.")
     for model_id in config["cost"]["models"]:
         if variants.get(model_id, {}).get("kind") != "quantum":
             raise ConfigError(f"{source}: key 'cost.models': {model_id!r} is not a quantum model "
                               "of model_variants; allowed: "
                               + ", ".join(m for m, v in variants.items() if v["kind"] == "quantum")
                               + ".")
+    extensions = config["extensions"]
+    for key in ("models", "transfer_models"):
+        for model_id in extensions[key]:
+            if model_id not in variants:
+                raise ConfigError(f"{source}: key 'extensions.{key}': unknown model id "
+                                  f"{model_id!r}; allowed: {', '.join(variants)} (or define "
+                                  "it in model_variants).")
+    if extensions["models"] and extensions["reference"] not in variants:
+        raise ConfigError(f"{source}: key 'extensions.reference': unknown model id "
+                          f"{extensions['reference']!r}; allowed: {', '.join(variants)}.")
     if config["baseline"]["model"] not in variants:
         raise ConfigError(f"{source}: key 'baseline.model': unknown model id "
                           f"{config['baseline']['model']!r}; allowed: {', '.join(variants)}.")
@@ -199,9 +245,16 @@ def model_spec(config: dict[str, Any], model_id: str) -> ModelSpec:
     spec = variants[model_id]
     if spec["kind"] == "classical":
         return ModelSpec(model_id=model_id, kind="classical")
+    # the quanvolution settings belong to the models that have one (and rerun only those)
+    quanv = config["quanvolution"] if spec.get("front_end") == "quanvolution" else {}
     return ModelSpec(model_id=model_id, kind="quantum", residual=spec["residual"],
                      observable=spec["observable"], n_qubits=config["quantum"]["n_qubits"],
-                     n_layers=config["quantum"]["n_layers"])
+                     n_layers=config["quantum"]["n_layers"],
+                     embedding=spec.get("embedding", "amplitude"),
+                     front_end=spec.get("front_end", "convolution"),
+                     frozen_circuit=spec.get("frozen_circuit", False),
+                     quanv_layers=quanv.get("n_layers", 1),
+                     quanv_trainable=quanv.get("trainable", False))
 
 
 def dataset_spec(config: dict[str, Any], name: str) -> DatasetSpec:

@@ -18,6 +18,23 @@ estimates expectation values from repeated shots and gradients by the parameter-
   state preparation of 2**n - 1 RY rotations (Mottonen et al.) whose angles are classical
   functions of the features: 2 shifts each.
 
+Extensions (issue 8), counted by the same plain rule:
+- 4x4 Hermitians on the n neighbouring pairs of a ring: overlapping pairs do not commute,
+  so every circuit runs in 2 measurement settings (3 for odd n), each measuring a set of
+  disjoint pairs in their eigenbases. The eigenbasis of a d x d Hermitian has d**2 - d
+  real parameters (12 for a pair, 2 for a qubit), counted at 2 shifts each in its own
+  setting: an idealised figure, since a general two-qubit basis change compiled into
+  gates needs more rotations (about 13 Pauli rotations by a KAK decomposition) and some
+  need four-term shift rules; and not a minimal one, since the disjoint pairs of a
+  setting could be shifted together.
+- angle embedding: one RX per feature, 2 shifts each (instead of 2 (2**n - 1)).
+- the quanvolutional front end: one execution per 2x2 patch and channel gives its 4
+  outputs; its inputs are the image pixels, which are data, so no shifts for them; a
+  trainable filter adds 2 shifts per filter angle and patch. With a fixed filter, the
+  patches of a real image need executing only once for all epochs (its features can be
+  stored), so the count per sample overstates full-data training, and a saving factor
+  computed from it would be too large.
+
 Shots multiply everything: an execution of S shots is S runs of the circuit.
 No torch here: the report rules import it.
 """
@@ -36,26 +53,46 @@ class ExecutionsPerSample:
     angle_shifts: int
     observable_shifts: int
     embedding_shifts: int
+    front_end: int = 0
 
     @property
     def training(self) -> int:
         """One sample's forward pass and gradient."""
-        return self.forward + self.angle_shifts + self.observable_shifts + self.embedding_shifts
+        return (self.forward + self.angle_shifts + self.observable_shifts
+                + self.embedding_shifts + self.front_end)
 
     def to_dict(self) -> dict[str, int]:
         return {**asdict(self), "training": self.training}
 
 
-def executions_per_sample(model: ModelSpec, freeze_circuit: bool = False) -> ExecutionsPerSample:
-    """Circuit executions of one training sample of `model` (all zero for the classical LeNet)."""
+def executions_per_sample(model: ModelSpec, freeze_circuit: bool = False,
+                          image_shape: tuple[int, int, int] | None = None) -> ExecutionsPerSample:
+    """Circuit executions of one training sample of `model` (all zero for the classical
+    LeNet). image_shape (channels, height, width) is needed for a quanvolutional front end."""
     if model.kind != "quantum":
         return ExecutionsPerSample(0, 0, 0, 0)
     n = model.n_qubits
+    pairs = model.observable == "hermitian-pair"
+    settings = (2 if n % 2 == 0 else 3) if pairs else 1
+    dim = 4 if pairs else 2
+    trainable = model.observable in ("hermitian", "hermitian-pair")
+    features = 2**n - 1 if model.embedding == "amplitude" else n
+    front_end = 0
+    if model.front_end == "quanvolution":
+        if image_shape is None:
+            raise ValueError(f"model {model.model_id!r}: the quanvolution front end's "
+                             "executions depend on the image shape; pass image_shape.")
+        channels, height, width = image_shape
+        patches = channels * (height // 2) * (width // 2)
+        filter_angles = 3 * model.quanv_layers * 4 if model.quanv_trainable else 0
+        front_end = patches * (1 + 2 * filter_angles)
+    frozen = freeze_circuit or model.frozen_circuit
     return ExecutionsPerSample(
-        forward=1,
-        angle_shifts=0 if freeze_circuit else 2 * 3 * model.n_layers * n,
-        observable_shifts=4 * n if model.observable == "hermitian" else 0,
-        embedding_shifts=2 * (2**n - 1))
+        forward=settings,
+        angle_shifts=0 if frozen else settings * 2 * 3 * model.n_layers * n,
+        observable_shifts=n * 2 * (dim**2 - dim) if trainable else 0,
+        embedding_shifts=settings * 2 * features,
+        front_end=front_end)
 
 
 def distilled_training_executions(per_sample: ExecutionsPerSample, inner_steps: int,

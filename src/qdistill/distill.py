@@ -136,8 +136,15 @@ def accuracy(net: nn.Module, params: Params, images: torch.Tensor, labels: torch
 
 
 def circuits_per_sample(net: nn.Module) -> int:
-    """Circuit executions of one forward pass of one sample (0 for the classical LeNet)."""
-    return 1 if any(name.startswith("qnn.") for name, _ in net.named_parameters()) else 0
+    """Circuit evaluations of one forward pass of one sample in simulation: one state of the
+    QNN (all observables are read from it, so also 1 for pair observables, which hardware
+    measures in 2 settings: cost.py), plus one per 2x2 patch and channel for a
+    quanvolutional front end (0 for the classical LeNet)."""
+    count = 1 if any(name.startswith("qnn.") for name, _ in net.named_parameters()) else 0
+    trunk = getattr(net, "trunk", None)
+    if trunk is not None and hasattr(trunk, "quanv"):
+        count += trunk.channels * (trunk.image_size // 2) ** 2
+    return count
 
 
 @dataclass
@@ -205,7 +212,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     data = data.to(device)
     net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
                        dtype, device)
-    theta0, constants = split_parameters(net, settings.freeze_circuit)
+    theta0, constants = split_parameters(net, settings.circuit_frozen)
 
     images, labels, raw_lrs = init_synthetic(settings, generator(settings.seed, "synthetic"),
                                              dtype)

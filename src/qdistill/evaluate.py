@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from .config import RunSettings
+from .cost import executions_per_sample
 from .data import ImageData, normalize
 from .distill import (
     accuracy,
@@ -23,7 +24,7 @@ from .distill import (
     torch_dtype,
     train_steps,
 )
-from .models import make_network
+from .models import make_network, quantum_parameter_counts
 from .rng import generator
 
 
@@ -53,6 +54,14 @@ def accuracy_after_steps(net, theta0, constants, images, labels, lrs, distill_ep
     return accuracy(net, params, test_images, test_labels)
 
 
+def run_identity(settings: RunSettings, distilled: dict[str, Any]) -> dict[str, Any]:
+    """The fields that name a run in every result file made from its distilled set."""
+    return {"dataset": settings.dataset.name, "model": settings.model.model_id,
+            "seed": settings.seed, "budget": settings.budget,
+            "qnn_backend": settings.qnn_backend, "freeze_circuit": settings.circuit_frozen,
+            "data_source": distilled["data_source"]}
+
+
 def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
              random_real_draws: int = 5) -> dict[str, Any]:
     """Test accuracy (percent) of the distilled set, of `random_real_draws` draws of random
@@ -63,7 +72,7 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
     data = data.to(dev)
     net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
                        dtype, dev)
-    theta0, constants = split_parameters(net, settings.freeze_circuit)
+    theta0, constants = split_parameters(net, settings.circuit_frozen)
     test_images = normalize(data.test_images, settings.dataset, dtype)
     epochs = settings.distill.distill_epochs
     images = distilled["images"].to(dev, dtype)
@@ -81,13 +90,7 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
         random_accs.append(accuracy_after_steps(net, theta0, constants, real, labels, lrs,
                                                 epochs, test_images, data.test_labels))
     return {
-        "dataset": settings.dataset.name,
-        "model": settings.model.model_id,
-        "seed": settings.seed,
-        "budget": settings.budget,
-        "qnn_backend": settings.qnn_backend,
-        "freeze_circuit": settings.freeze_circuit,
-        "data_source": distilled["data_source"],
+        **run_identity(settings, distilled),
         "n_distilled_images": int(labels.numel()),
         "images_per_step": int(labels.shape[1]),
         "inner_steps": len(lrs),
@@ -99,4 +102,8 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
         "learned_lrs": lrs.tolist(),
         "n_test_images": int(len(data.test_labels)),
         "evaluate_wall_time_s": time.perf_counter() - start,
+        "quantum_parameters": quantum_parameter_counts(net, settings.circuit_frozen),
+        "executions_per_sample": executions_per_sample(
+            settings.model, settings.circuit_frozen, settings.dataset.image_shape).training,
+        "settings": settings.to_dict(),
     }

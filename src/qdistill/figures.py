@@ -50,7 +50,18 @@ def image_grid(distilled: dict[str, Any], classes: list[str], title: str) -> plt
     return fig
 
 
-def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str]) -> plt.Figure:
+def accuracy_axes(ax: plt.Axes, dataset: str, what: str) -> None:
+    """Accuracy axes (0 to 100 %), one legend entry per label, outside on the right."""
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0))
+    ax.set(ylim=(0, 100), xlabel="", ylabel="test accuracy (%)",
+           title=f"{DATASET_TITLES.get(dataset, dataset)}: {what}")
+
+
+def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str],
+                  what: str = "accuracy after training on the distilled images") -> plt.Figure:
     """Every seed as a point, the mean as a bar, the paper's value as a red diamond."""
     sel = runs[runs.dataset == dataset]
     fig, ax = plt.subplots(figsize=(1.0 * len(models) + 2, 3.4))
@@ -71,13 +82,7 @@ def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str]) -> plt.Fi
         rr = sel.groupby("model").random_real_acc.mean().reindex(models)
         ax.scatter(range(len(models)), rr, marker="_", s=300, color="grey", zorder=4,
                    label="random real images")
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left",
-              bbox_to_anchor=(1.01, 1.0))
-    ax.set(ylim=(0, 100), xlabel="", ylabel="test accuracy (%)",
-           title=f"{DATASET_TITLES.get(dataset, dataset)}: accuracy after training on the "
-                 "distilled images")
+    accuracy_axes(ax, dataset, what)
     ax.tick_params(axis="x", rotation=30)
     return fig
 

@@ -1,16 +1,19 @@
-"""The QNN of the quantum LeNet: its PennyLane definition and a fast, equal execution path.
+"""The circuits of the quantum LeNet: their PennyLane definitions and fast, equal paths.
 
-The circuit (PAPER.md): amplitude embedding of 2**n features on n qubits (normalised),
+The QNN (PAPER.md): amplitude embedding of 2**n features on n qubits (normalised),
 StronglyEntanglingLayers, then one expectation value per qubit of a 2x2 observable.
+Extensions (issue 8): angle embedding (n features, one RX each), 4x4 Hermitian observables
+on the n neighbouring pairs (q, q+1 mod n), and a quanvolutional layer for the front end.
 
-The fast path uses that the state after embedding is a real unit vector x, so with U the
-(input-independent) unitary of the entangling layers and O_q the observable on qubit q,
+The fast path uses that the state after embedding is a real unit vector x (up to fixed
+phases D for angle embedding), so with U the (input-independent) unitary of the
+entangling layers and O_g the observable on wires g,
 
-    <O_q> = x^T Re(U^H O_q U) x = x^T M_q x,
+    <O_g> = x^T Re(D^H U^H O_g U D) x = x^T M_g x,
 
-a real quadratic form: all samples of a batch then share six 2**n x 2**n matrices and the
-whole layer is a few batched matrix products. tests/test_quantum.py proves it equal to the
-PennyLane circuit, with first and second derivatives.
+a real quadratic form: all samples of a batch then share n 2**n x 2**n matrices and the
+whole layer is a few batched matrix products. tests/test_quantum.py proves every path equal
+to its PennyLane circuit, with first and second derivatives.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import pennylane as qml
 import torch
 from torch import nn
 
-OBSERVABLES = ("pauliz", "hermitian-fixed", "hermitian")
+OBSERVABLES = ("pauliz", "hermitian-fixed", "hermitian", "hermitian-pair")
+TRAINABLE_OBSERVABLES = ("hermitian", "hermitian-pair")
+EMBEDDINGS = ("amplitude", "angle")
 
 
 class EmbeddingError(ValueError):
@@ -37,35 +42,56 @@ PAULI_Z = ((1.0, 0.0), (0.0, -1.0))
 def hermitian_from_raw(raw: torch.Tensor) -> torch.Tensor:
     """H = (A + A^H) / 2 for A = raw[..., 0] + i raw[..., 1]: Hermitian by construction.
 
-    raw has shape (n_qubits, 2, 2, 2) and is real, so that Module.to(dtype) keeps it intact.
+    raw has shape (n_observables, d, d, 2) and is real, so that Module.to(dtype) keeps it
+    intact. A d x d Hermitian has d**2 real degrees of freedom (of the 2 d**2 in raw).
     """
     a = torch.view_as_complex(raw)
     return (a + a.mH) * 0.5
 
 
+def observable_wires(n_qubits: int, observable: str) -> tuple[tuple[int, ...], ...]:
+    """The wires of each observable: every qubit, or every neighbouring pair of the ring."""
+    if observable == "hermitian-pair":
+        return tuple((q, (q + 1) % n_qubits) for q in range(n_qubits))
+    return tuple((q,) for q in range(n_qubits))
+
+
+def embed(features, wires: list[int], embedding: str) -> None:
+    """The embedding of the features, as PennyLane operations (inside a circuit)."""
+    if embedding == "amplitude":
+        qml.AmplitudeEmbedding(features, wires=wires, normalize=True)
+    else:
+        qml.AngleEmbedding(features, wires=wires, rotation="X")
+
+
 @functools.lru_cache(maxsize=None)
-def pennylane_qnode(n_qubits: int, observable: str):
+def pennylane_qnode(n_qubits: int, observable: str, embedding: str = "amplitude"):
     """The QNN's definition: a QNode(features, angles, observables) -> list of n_qubits expvals."""
     wires = list(range(n_qubits))
     device = qml.device("default.qubit", wires=wires)
 
     @qml.qnode(device, interface="torch", diff_method="backprop")
     def circuit(features, angles, observables):
-        qml.AmplitudeEmbedding(features, wires=wires, normalize=True)
+        embed(features, wires, embedding)
         qml.StronglyEntanglingLayers(angles, wires=wires)
         if observable == "pauliz":
             return [qml.expval(qml.PauliZ(q)) for q in wires]
-        return [qml.expval(qml.Hermitian(observables[q], wires=q)) for q in wires]
+        return [qml.expval(qml.Hermitian(observables[i], wires=list(group)))
+                for i, group in enumerate(observable_wires(n_qubits, observable))]
 
     return circuit
 
 
 def lightning_expvals(features: torch.Tensor, angles: torch.Tensor, observables: torch.Tensor,
-                      shots: int | None, seed: int) -> torch.Tensor:
+                      shots: int | None, seed: int, embedding: str = "amplitude",
+                      groups: tuple[tuple[int, ...], ...] | None = None) -> torch.Tensor:
     """The circuit on pennylane-lightning's lightning.qubit, for evaluation: expectation
     values estimated from `shots` samples per execution (None: analytic), batched over the
-    features (B, 2**n) -> (B, n). Not differentiable; same dtype and device as features."""
-    n_qubits = observables.shape[0]
+    features (B, n_features) -> (B, n). Not differentiable; same dtype and device as
+    features."""
+    n_qubits = angles.shape[1]
+    groups = groups or observable_wires(
+        n_qubits, "hermitian-pair" if observables.shape[-1] == 4 else "hermitian")
     wires = list(range(n_qubits))
     device = qml.device("lightning.qubit", wires=wires, seed=seed)
     angles_np = angles.detach().cpu().double().numpy()
@@ -74,9 +100,9 @@ def lightning_expvals(features: torch.Tensor, angles: torch.Tensor, observables:
     @qml.set_shots(shots)
     @qml.qnode(device, interface=None, diff_method=None)
     def circuit(x):
-        qml.AmplitudeEmbedding(x, wires=wires, normalize=True)
+        embed(x, wires, embedding)
         qml.StronglyEntanglingLayers(angles_np, wires=wires)
-        return [qml.expval(qml.Hermitian(h[q], wires=q)) for q in wires]
+        return [qml.expval(qml.Hermitian(h[i], wires=list(g))) for i, g in enumerate(groups)]
 
     values = circuit(features.detach().cpu().double().numpy())
     out = torch.stack([torch.as_tensor(v).reshape(-1) for v in values], dim=-1)
@@ -110,12 +136,37 @@ def stacked_entangler_rows(n_qubits: int, n_layers: int,
 
 
 @functools.lru_cache(maxsize=None)
-def qubit_major_order(n_qubits: int, device: torch.device = torch.device("cpu")) -> torch.Tensor:
-    """order[q] lists the basis states with qubit q as the most significant bit (the others
-    keep their order), so that psi[..., order[q]] viewed as (2, 2**(n-1)) has qubit q first.
-    Shape (n, 2**n); cached per device."""
+def wire_major_order(n_qubits: int, groups: tuple[tuple[int, ...], ...],
+                     device: torch.device = torch.device("cpu")) -> torch.Tensor:
+    """order[g] lists the basis states with the wires of group g as the most significant
+    bits, in the group's order (the others keep theirs), so that psi[..., order[g]] viewed
+    as (2**k, 2**(n-k)) has the group first. Shape (len(groups), 2**n); cached per device."""
     index = torch.arange(2**n_qubits).reshape([2] * n_qubits)
-    return torch.stack([index.movedim(q, 0).reshape(-1) for q in range(n_qubits)]).to(device)
+    return torch.stack([index.movedim(g, tuple(range(len(g)))).reshape(-1)
+                        for g in groups]).to(device)
+
+
+def qubit_major_order(n_qubits: int, device: torch.device = torch.device("cpu")) -> torch.Tensor:
+    """wire_major_order with every qubit on its own."""
+    return wire_major_order(n_qubits, tuple((q,) for q in range(n_qubits)), device)
+
+
+def product_state(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """The real product state (cos_0, sin_0) x ... x (cos_{n-1}, sin_{n-1}) of (..., n)
+    half-angle cosines and sines: (..., 2**n), wire 0 = most significant bit."""
+    state = torch.stack([cos[..., 0], sin[..., 0]], dim=-1)
+    for q in range(1, cos.shape[-1]):
+        factor = torch.stack([cos[..., q], sin[..., q]], dim=-1)
+        state = (state[..., :, None] * factor[..., None, :]).flatten(-2)
+    return state
+
+
+@functools.lru_cache(maxsize=None)
+def rx_phases(n_qubits: int, device: torch.device = torch.device("cpu")) -> torch.Tensor:
+    """RX(x)|0> = (cos(x/2), -i sin(x/2)): the angle-embedded state is the real product state
+    times (-i)**(number of ones in the basis state), a fixed diagonal D. (2**n,) complex128."""
+    ones = torch.tensor([bin(i).count("1") for i in range(2**n_qubits)])
+    return torch.tensor([1, -1j, -1, 1j], dtype=torch.complex128)[ones % 4].to(device)
 
 
 @functools.lru_cache(maxsize=None)
@@ -175,19 +226,31 @@ def circuit_unitary(angles: torch.Tensor, n_qubits: int) -> torch.Tensor:
     return unitary
 
 
-def reduced_density_matrices(psi: torch.Tensor) -> torch.Tensor:
-    """rho_q = Tr_{not q} |psi><psi| for every qubit q of states psi (B, 2**n): (B, n, 2, 2)."""
+def single_qubits(n_qubits: int) -> tuple[tuple[int, ...], ...]:
+    return observable_wires(n_qubits, "hermitian")
+
+
+def reduced_density_matrices(psi: torch.Tensor, groups: tuple[tuple[int, ...], ...] | None = None
+                             ) -> torch.Tensor:
+    """rho_g = Tr_{not g} |psi><psi| for every group of wires g (default: every qubit) of
+    states psi (B, 2**n): (B, len(groups), 2**k, 2**k)."""
     n_qubits = psi.shape[-1].bit_length() - 1
-    by_qubit = psi[:, qubit_major_order(n_qubits, psi.device)].unflatten(-1, (2, -1))
-    return torch.einsum("bqax,bqcx->bqac", by_qubit, by_qubit.conj())
+    groups = groups or single_qubits(n_qubits)
+    order = wire_major_order(n_qubits, groups, psi.device)
+    by_group = psi[:, order].unflatten(-1, (2 ** len(groups[0]), -1))
+    return torch.einsum("bgax,bgcx->bgac", by_group, by_group.conj())
 
 
-def quadratic_forms(unitary: torch.Tensor, observables: torch.Tensor) -> torch.Tensor:
-    """M_q = Re(U^H O_q U), O_q = H_q on qubit q, for every q: (n, 2**n, 2**n), real
-    symmetric. With U's rows in qubit-major order (V_q), O_q is H_q on the leading axis."""
-    n_qubits = observables.shape[0]
-    by_qubit = unitary[qubit_major_order(n_qubits, unitary.device)].unflatten(1, (2, -1))
-    return torch.einsum("qaxi,qac,qcxj->qij", by_qubit.conj(), observables, by_qubit).real
+def quadratic_forms(unitary: torch.Tensor, observables: torch.Tensor,
+                    groups: tuple[tuple[int, ...], ...] | None = None) -> torch.Tensor:
+    """M_g = Re(U^H O_g U), O_g = H_g on the wires of group g (default: every qubit):
+    (len(groups), 2**n, 2**n), real symmetric. With U's rows in wire-major order, O_g is
+    H_g on the leading axis."""
+    n_qubits = unitary.shape[-1].bit_length() - 1
+    groups = groups or single_qubits(n_qubits)
+    order = wire_major_order(n_qubits, groups, unitary.device)
+    by_group = unitary[order].unflatten(1, (2 ** len(groups[0]), -1))
+    return torch.einsum("gaxi,gac,gcxj->gij", by_group.conj(), observables, by_group).real
 
 
 # Up to this batch size the states U x are cheaper to form than the quadratic forms M_q
@@ -196,55 +259,83 @@ def quadratic_forms(unitary: torch.Tensor, observables: torch.Tensor) -> torch.T
 STATE_PATH_MAX_BATCH = 128
 
 
-def fast_expvals(features: torch.Tensor, angles: torch.Tensor,
-                 observables: torch.Tensor) -> torch.Tensor:
-    """Same values as the PennyLane circuit, as batched matrix products. (B, n_qubits).
+def embedded_state(features: torch.Tensor, embedding: str) -> tuple[torch.Tensor, bool]:
+    """The embedded state as a real unit vector x (B, 2**n), and whether the fixed RX phases
+    D (rx_phases) multiply it: amplitude embedding normalises the features; angle embedding
+    is the product of (cos(x_q/2), sin(x_q/2)) over qubits, times D."""
+    if embedding == "amplitude":
+        return features / features.norm(dim=-1, keepdim=True), False
+    half = features * 0.5
+    return product_state(torch.cos(half), torch.sin(half)), True
 
-    With x the normalised features: small batches evaluate Tr(rho_q H_q) with the reduced
-    density matrices of the states psi = U x; large ones the real quadratic forms
-    x^T M_q x, M_q shared by the batch.
+
+def fast_expvals(features: torch.Tensor, angles: torch.Tensor, observables: torch.Tensor,
+                 embedding: str = "amplitude",
+                 groups: tuple[tuple[int, ...], ...] | None = None) -> torch.Tensor:
+    """Same values as the PennyLane circuit, as batched matrix products. (B, n_observables).
+
+    With x the embedded real state: small batches evaluate Tr(rho_g H_g) with the reduced
+    density matrices of the states psi = U D x; large ones the real quadratic forms
+    x^T M_g x, M_g shared by the batch.
     """
-    n_qubits = observables.shape[0]
-    state = features / features.norm(dim=-1, keepdim=True)
+    n_qubits = angles.shape[1]
+    groups = groups or single_qubits(n_qubits)
+    state, phased = embedded_state(features, embedding)
+    phases = rx_phases(n_qubits, state.device).to(observables.dtype) if phased else None
     if len(state) <= STATE_PATH_MAX_BATCH:
         psi = state.to(observables.dtype)
+        if phased:
+            psi = psi * phases
         for layer in circuit_layers(angles, n_qubits):  # cheaper than forming U for few states
             psi = psi @ layer.transpose(0, 1)
-        rho = reduced_density_matrices(psi)
-        return torch.einsum("bqac,qca->bq", rho, observables).real.to(state.dtype)
-    forms = quadratic_forms(circuit_unitary(angles, n_qubits), observables)
-    return torch.einsum("bi,qij,bj->bq", state, forms.to(state.dtype), state)
+        rho = reduced_density_matrices(psi, groups)
+        return torch.einsum("bgac,gca->bg", rho, observables).real.to(state.dtype)
+    unitary = circuit_unitary(angles, n_qubits)
+    if phased:
+        unitary = unitary * phases  # U D: D scales the columns
+    forms = quadratic_forms(unitary, observables, groups)
+    return torch.einsum("bi,gij,bj->bg", state, forms.to(state.dtype), state)
 
 
 class QuantumLayer(nn.Module):
-    """n_qubits expectation values of the circuit, for a batch of 2**n_qubits features.
+    """n_qubits expectation values of the circuit, for a batch of embedded features
+    (2**n_qubits for amplitude embedding, n_qubits for angle embedding).
 
-    Parameters: `angles` (n_layers, n_qubits, 3) always; `observable_raw` (n_qubits, 2, 2, 2)
-    is a parameter for the trainable Hermitian and a buffer (fixed) otherwise.
+    Parameters: `angles` (n_layers, n_qubits, 3) always; `observable_raw` (n_qubits, d, d, 2),
+    d = 2 (one qubit) or 4 (a pair), is a parameter for the trainable Hermitians and a
+    buffer (fixed) otherwise.
     """
 
-    def __init__(self, n_qubits: int, n_layers: int, observable: str, backend: str = "fast"):
+    def __init__(self, n_qubits: int, n_layers: int, observable: str, backend: str = "fast",
+                 embedding: str = "amplitude"):
         super().__init__()
         if observable not in OBSERVABLES:
             raise ValueError(f"observable must be one of {OBSERVABLES}, got {observable!r}")
         if backend not in BACKENDS:
             raise ValueError(f"qnn_backend must be one of {BACKENDS}, got {backend!r}")
+        if embedding not in EMBEDDINGS:
+            raise ValueError(f"embedding must be one of {EMBEDDINGS}, got {embedding!r}")
+        if observable == "hermitian-pair" and n_qubits < 3:
+            raise ValueError(f"observable 'hermitian-pair' needs at least 3 qubits (a ring of "
+                             f"distinct pairs), got {n_qubits}")
         self.n_qubits, self.n_layers = n_qubits, n_layers
-        self.observable, self.backend = observable, backend
+        self.observable, self.backend, self.embedding = observable, backend, embedding
+        self.groups = observable_wires(n_qubits, observable)
         self.shots: int | None = None  # for backend "lightning" (evaluation only)
         self.shot_seed = 0
         self.angles = nn.Parameter(torch.zeros(n_layers, n_qubits, 3))
-        raw = torch.zeros(n_qubits, 2, 2, 2)
+        dim = 2 ** len(self.groups[0])
+        raw = torch.zeros(n_qubits, dim, dim, 2)
         if observable == "pauliz":
             raw[..., 0] = torch.tensor(PAULI_Z)
-        if observable == "hermitian":
+        if observable in TRAINABLE_OBSERVABLES:
             self.observable_raw = nn.Parameter(raw)
         else:
             self.register_buffer("observable_raw", raw)
 
     @property
     def n_features(self) -> int:
-        return 2**self.n_qubits
+        return 2**self.n_qubits if self.embedding == "amplitude" else self.n_qubits
 
     def reset_parameters(self, angles: torch.Generator, observables: torch.Generator) -> None:
         """Angles xavier-normal (as the reference); Hermitian entries N(0, 1). One generator
@@ -259,20 +350,114 @@ class QuantumLayer(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.shape[-1] != self.n_features:
-            raise ValueError(f"QuantumLayer on {self.n_qubits} qubits needs {self.n_features} "
-                             f"features, got {features.shape[-1]}")
-        zero = features.detach().norm(dim=-1) == 0
-        if bool(zero.any()):
-            raise EmbeddingError(
-                f"QuantumLayer: {int(zero.sum())} of {len(zero)} samples have all-zero features "
-                "(the F2 output), which amplitude embedding cannot normalise into a state. "
-                "Blank input images do this at the zero-bias initialisation.")
+            raise ValueError(f"QuantumLayer on {self.n_qubits} qubits ({self.embedding} "
+                             f"embedding) needs {self.n_features} features, got "
+                             f"{features.shape[-1]}")
+        if self.embedding == "amplitude":
+            zero = features.detach().norm(dim=-1) == 0
+            if bool(zero.any()):
+                raise EmbeddingError(
+                    f"QuantumLayer: {int(zero.sum())} of {len(zero)} samples have all-zero "
+                    "features (the F2 output), which amplitude embedding cannot normalise "
+                    "into a state. Blank input images do this at the zero-bias initialisation.")
         observables = self.observable_matrices()
         if self.backend == "fast":
-            return fast_expvals(features, self.angles, observables)
+            return fast_expvals(features, self.angles, observables, self.embedding, self.groups)
         if self.backend == "lightning":
             return lightning_expvals(features, self.angles, observables, self.shots,
-                                     self.shot_seed)
-        circuit = pennylane_qnode(self.n_qubits, self.observable)
+                                     self.shot_seed, self.embedding, self.groups)
+        circuit = pennylane_qnode(self.n_qubits, self.observable, self.embedding)
         out = torch.stack(circuit(features, self.angles, observables), dim=-1)
         return out.to(features.dtype)
+
+
+QUANV_QUBITS = 4  # one per pixel of a 2x2 patch
+
+
+@functools.lru_cache(maxsize=None)
+def quanvolution_qnode(n_layers: int):
+    """The quanvolutional filter's definition: QNode(patches (..., 4), angles) -> 4 <Z>:
+    each pixel an RY angle on its qubit (row-major in the patch), StronglyEntanglingLayers,
+    Pauli-Z on every qubit. Broadcast over the patches."""
+    wires = list(range(QUANV_QUBITS))
+    device = qml.device("default.qubit", wires=wires)
+
+    @qml.qnode(device, interface="torch", diff_method="backprop")
+    def circuit(patches, angles):
+        for q in wires:
+            qml.RY(patches[..., q], wires=q)
+        qml.StronglyEntanglingLayers(angles, wires=wires)
+        return [qml.expval(qml.PauliZ(q)) for q in wires]
+
+    return circuit
+
+
+def image_patches(images: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, H/2, W/2, 4): the 2x2 patches of stride 2, pixels row-major."""
+    b, c, h, w = images.shape
+    return images.reshape(b, c, h // 2, 2, w // 2, 2).transpose(3, 4).reshape(
+        b, c, h // 2, w // 2, 4)
+
+
+class QuanvolutionLayer(nn.Module):
+    """A quanvolutional layer (Henderson et al. 2019) in place of C1: every 2x2 patch of
+    every channel (stride 2) is encoded as RY angles on 4 qubits, passed through a small
+    StronglyEntanglingLayers circuit shared by all patches, and read out as 4 Pauli-Z
+    expectation values: (B, C, H, W) -> (B, 4C, H/2, W/2), channel c*4 + q.
+
+    The patch state is a real product state r (16 values), so <Z_q> = r^T M_q r with
+    M_q = Re(U^H Z_q U): four 16 x 16 forms shared by every patch. With a fixed circuit
+    (`trainable=False`, the angles a buffer) they are computed once per device and dtype
+    and cached; a trainable circuit recomputes them (cheaply) every forward.
+    """
+
+    def __init__(self, n_layers: int, trainable: bool, backend: str = "fast"):
+        super().__init__()
+        if backend not in BACKENDS:
+            raise ValueError(f"qnn_backend must be one of {BACKENDS}, got {backend!r}")
+        self.n_layers, self.trainable, self.backend = n_layers, trainable, backend
+        angles = torch.zeros(n_layers, QUANV_QUBITS, 3)
+        if trainable:
+            self.angles = nn.Parameter(angles)
+        else:
+            self.register_buffer("angles", angles)
+        # (the angles tensor, its version, its forms): holding the tensor keeps the key unique
+        self._cached_forms: tuple[torch.Tensor, int, torch.Tensor] | None = None
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """A random circuit: angles uniform on [0, 2 pi), as Henderson et al.'s."""
+        with torch.no_grad():
+            self.angles.uniform_(0, 2 * math.pi, generator=generator)
+        self._cached_forms = None
+
+    def _apply(self, fn, recurse=True):  # .to(), .double(), ...: the cache would be stale
+        self._cached_forms = None
+        return super()._apply(fn, recurse)
+
+    def forms(self, angles: torch.Tensor) -> torch.Tensor:
+        """M_q = Re(U^H Z_q U), (4, 16, 16); cached while the angles are a fixed, unchanged
+        tensor (never when they need gradients: the forms then belong to a graph)."""
+        cached = self._cached_forms
+        if cached and cached[0] is angles and cached[1] == angles._version:
+            return cached[2]
+        z = torch.tensor(PAULI_Z, dtype=angles.dtype, device=angles.device)
+        unitary = circuit_unitary(angles, QUANV_QUBITS)
+        forms = quadratic_forms(unitary, z.to(unitary.dtype).expand(QUANV_QUBITS, 2, 2))
+        if not angles.requires_grad:
+            self._cached_forms = (angles, angles._version, forms)
+        return forms
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if images.shape[-1] % 2 or images.shape[-2] % 2:
+            raise ValueError(f"quanvolution needs even image sides, got {tuple(images.shape)}")
+        patches = image_patches(images)
+        if self.backend == "pennylane":
+            flat = patches.reshape(-1, QUANV_QUBITS)  # PennyLane broadcasts over one axis
+            out = torch.stack(quanvolution_qnode(self.n_layers)(flat, self.angles), dim=-1)
+            out = out.reshape(patches.shape).to(images.dtype)
+        else:  # fast (also under "lightning": the front end is evaluated exactly)
+            half = patches * 0.5
+            state = product_state(torch.cos(half), torch.sin(half))
+            out = torch.einsum("...i,qij,...j->...q", state, self.forms(self.angles), state)
+        b, c, h, w, _ = out.shape
+        return out.permute(0, 1, 4, 2, 3).reshape(b, c * QUANV_QUBITS, h, w)

@@ -29,6 +29,7 @@ from .data import load_dataset
 from .distill import Checkpointing, distill
 from .evaluate import evaluate
 from .shots import evaluate_shots
+from .transfer import evaluate_transfer, transfer_other_inits
 
 log = logging.getLogger(__name__)
 
@@ -137,4 +138,23 @@ def shots_run(distilled_path: str | Path, out_file: str | Path, data_root: str |
     write_json(out_file, result)
     log.info("%s: %s", distilled_path, ", ".join(
         f"{r['shots'] or 'analytic'} shots {r['test_acc']:.2f}%" for r in result["results"]))
+    return result
+
+
+def transfer_run(distilled_path: str | Path, out_file: str | Path, data_root: str | Path,
+                 data_mirror: str | Path | None, device: str, first_seed: int,
+                 count: int) -> dict[str, Any]:
+    """Evaluate a distilled set from its own and `count` other initialisations (init seeds
+    from first_seed on, skipping the run's seed); write the result as JSON."""
+    out_file = Path(out_file)
+    out_file.unlink(missing_ok=True)
+    distilled = load_distilled(distilled_path)
+    data = load_dataset(distilled["settings"]["dataset"]["name"], data_root, data_mirror)
+    init_seeds = transfer_other_inits(distilled["settings"]["seed"], first_seed, count)
+    result = evaluate_transfer(distilled, data, init_seeds, device)
+    write_json(out_file, result)
+    others = [r["test_acc"] for r in result["results"] if not r["own"]]
+    log.info("%s: own init %.2f%%, %d other inits %.2f%% on average (%.2f to %.2f)",
+             distilled_path, result["own_init_acc"], len(others), sum(others) / len(others),
+             min(others), max(others))
     return result

@@ -5,6 +5,8 @@ The network is trained as evaluate() trains it (theta0, the learned steps, the r
 the fast path); then it is evaluated in float64 on a fixed random subset of the test set,
 once with the fast path and once per shots setting on lightning.qubit, analytic included
 (which must give the fast path's accuracy: the same circuit, computed two ways).
+Only the QNN is sampled: a quanvolutional front end (an extension model put in `models`)
+stays exact, so its shot noise is not part of these numbers.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def evaluate_shots(distilled: dict[str, Any], data: ImageData, shots: list[int],
     dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
     data = data.to(dev)
     net = make_network(settings.model, settings.dataset, settings.seed, "fast", dtype, dev)
-    theta0, constants = split_parameters(net, settings.freeze_circuit)
+    theta0, constants = split_parameters(net, settings.circuit_frozen)
     trained = trained_parameters(net, theta0, constants, distilled["images"].to(dev, dtype),
                                  distilled["labels"].to(dev), distilled["lrs"].to(dev, dtype),
                                  settings.distill.distill_epochs)

@@ -1,0 +1,66 @@
+# Transfer across initialisations: each distilled set of TRANSFER_MODELS trained from the
+# budget's transfer_inits other init seeds (from extensions.transfer_first_seed on, the
+# run's own seed skipped), beside its own init.
+
+TRANSFER_MODELS = config["extensions"]["transfer_models"]
+
+
+rule transfer:
+    """One run's distilled set trained from its own and from other initialisations."""
+    input:
+        distilled=f"{RUN}/distilled.pt",
+        manifest=manifest,
+    output:
+        f"{RUN}/transfer.json",
+    params:
+        first_seed=config["extensions"]["transfer_first_seed"],
+        n_inits=BUDGET["transfer_inits"],
+        root=lambda wildcards, input: os.path.dirname(input.manifest),
+        mirror=config["data_mirror"] or "",
+        device=config["device"],
+    log:
+        f"results/logs/transfer/{{dataset}}/{{model}}/seed{{seed}}.log",
+    benchmark:
+        "results/benchmarks/transfer/{dataset}/{model}/seed{seed}.tsv"
+    conda:
+        "../envs/core.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/transfer.py"
+
+
+rule transfer_table:
+    """transfer.csv (every run x init), its summary as Markdown and LaTeX, and a figure
+    per dataset."""
+    input:
+        transfer=expand(f"{RUN}/transfer.json", dataset=DATASETS, model=TRANSFER_MODELS,
+                        seed=SEEDS),
+        code=os.path.join(workflow.basedir, "scripts", "transfer_table.py"),
+    output:
+        csv=report("results/tables/transfer.csv", caption="captions/transfer.rst",
+                   category="Extensions"),
+        md="results/tables/transfer.md",
+        tex="results/tables/transfer.tex",
+        figures=report(
+            expand("results/figures/transfer_{dataset}.png", dataset=DATASETS),
+            caption="captions/transfer_figure.rst",
+            category="Extensions",
+        ),
+        figures_pdf=expand("results/figures/transfer_{dataset}.pdf", dataset=DATASETS),
+    params:
+        datasets=DATASETS,
+    log:
+        "results/logs/transfer_table.log",
+    benchmark:
+        "results/benchmarks/transfer_table.tsv"
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/transfer_table.py"

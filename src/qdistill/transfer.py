@@ -1,0 +1,193 @@
+"""Transfer across initialisations: does a distilled set still train networks that start
+from another initialisation than the one it was distilled for?
+
+Fixed-initialisation distillation learns images (and step sizes) for one theta0, the run's
+seed. Here the same T learned steps on the distilled images are taken from theta0 of other
+init seeds (transfer_other_inits) and the test accuracy is measured. For context, from every
+init: one draw of random real images with the same labels layout and step sizes, and the
+untrained network. The run's own init is evaluated too and reproduces evaluate()'s
+test_acc exactly, which ties this table to Table I.
+
+The table and figure builders need no torch or PennyLane (the report rules import this
+module), so the evaluation imports the training code inside its function.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .data import ImageData
+
+FRAME_COLUMNS = ["dataset", "model", "seed", "init_seed", "own", "test_acc", "random_real_acc",
+                 "init_acc", "budget"]
+SUMMARY_COLUMNS = ["dataset", "model", "n_runs", "own_acc_mean", "other_acc_mean",
+                   "other_acc_std", "drop", "other_random_real_mean", "n_other_inits",
+                   "budget"]
+
+
+def transfer_other_inits(seed: int, first_seed: int, count: int) -> list[int]:
+    """The `count` init seeds other than the run's `seed`: first_seed, first_seed + 1, ...,
+    skipping `seed`, so a run is never counted as its own transfer."""
+    if count < 0:
+        raise ValueError(f"transfer_inits must be >= 0, got {count}.")
+    seeds, candidate = [], first_seed
+    while len(seeds) < count:
+        if candidate != seed:
+            seeds.append(candidate)
+        candidate += 1
+    return seeds
+
+
+def evaluate_transfer(distilled: dict[str, Any], data: ImageData, init_seeds: list[int],
+                      device: str = "auto") -> dict[str, Any]:
+    """Test accuracy (percent) of the distilled set trained from the run's own init and from
+    each of `init_seeds`, with one random-real draw and the untrained accuracy per init."""
+    from .config import RunSettings
+    from .data import normalize
+    from .distill import accuracy, resolve_device, split_parameters, torch_dtype
+    from .evaluate import accuracy_after_steps, random_real_set, run_identity
+    from .models import make_network
+    from .rng import generator
+
+    start = time.perf_counter()
+    settings = RunSettings.from_dict(distilled["settings"])
+    if settings.seed in init_seeds or len(set(init_seeds)) != len(init_seeds):
+        raise ValueError(f"init_seeds {init_seeds} must be distinct and exclude the run's own "
+                         f"seed {settings.seed}; use transfer_other_inits.")
+    dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
+    data = data.to(dev)
+    test_images = normalize(data.test_images, settings.dataset, dtype)
+    epochs = settings.distill.distill_epochs
+    images = distilled["images"].to(dev, dtype)
+    labels = distilled["labels"].to(dev)
+    lrs = distilled["lrs"].to(dev, dtype)
+
+    results = []
+    for init_seed in [settings.seed, *init_seeds]:
+        # built exactly as evaluate() builds the run's own network, with init_seed for seed
+        net = make_network(settings.model, settings.dataset, init_seed, settings.qnn_backend,
+                           dtype, dev)
+        theta0, constants = split_parameters(net, settings.circuit_frozen)
+        draw = generator(init_seed, "transfer-random-real")
+        real = normalize(random_real_set(data, labels, draw).flatten(0, 1), settings.dataset,
+                         dtype).view_as(images)
+        results.append({
+            "init_seed": init_seed,
+            "own": init_seed == settings.seed,
+            "test_acc": accuracy_after_steps(net, theta0, constants, images, labels, lrs,
+                                             epochs, test_images, data.test_labels),
+            "random_real_acc": accuracy_after_steps(net, theta0, constants, real, labels, lrs,
+                                                    epochs, test_images, data.test_labels),
+            "init_acc": accuracy(net, {**theta0, **constants}, test_images, data.test_labels),
+        })
+    return {
+        **run_identity(settings, distilled),
+        "n_test_images": int(len(data.test_labels)),
+        "own_init_acc": results[0]["test_acc"],
+        "results": results,
+        "wall_time_s": time.perf_counter() - start,
+    }
+
+
+def transfer_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per run x init seed (the own init included, `own` true) from transfer.json."""
+    import pandas as pd
+
+    return pd.DataFrame([{"dataset": r["dataset"], "model": r["model"], "seed": r["seed"],
+                          "init_seed": point["init_seed"], "own": bool(point["own"]),
+                          "test_acc": point["test_acc"],
+                          "random_real_acc": point["random_real_acc"],
+                          "init_acc": point["init_acc"], "budget": r["budget"]}
+                         for r in results for point in r["results"]], columns=FRAME_COLUMNS)
+
+
+def transfer_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x model (in the frame's order): the own-init accuracy (mean over runs),
+    the other inits' accuracy (mean and std over all run x other-init pairs), the drop
+    own - other, the random-real accuracy from the other inits, and other inits per run."""
+    import pandas as pd
+
+    rows = []
+    for (dataset, model), sel in frame.groupby(["dataset", "model"], sort=False):
+        own, other = sel[sel.own], sel[~sel.own]
+        own_mean, other_mean = own.test_acc.mean(), other.test_acc.mean()
+        rows.append({
+            "dataset": dataset, "model": model, "n_runs": sel.seed.nunique(),
+            "own_acc_mean": own_mean, "other_acc_mean": other_mean,
+            "other_acc_std": other.test_acc.std(ddof=1) if len(other) > 1 else float("nan"),
+            "drop": own_mean - other_mean,
+            "other_random_real_mean": other.random_real_acc.mean(),
+            "n_other_inits": len(other) / sel.seed.nunique(),
+            "budget": "+".join(sorted(set(map(str, sel.budget))))})
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def _pct(x: float) -> str:
+    return "" if math.isnan(x) else f"{x:.1f}"
+
+
+def write_transfer_tables(frame: pd.DataFrame, summary: pd.DataFrame, csv: str | Path,
+                          md: str | Path, tex: str | Path) -> None:
+    """transfer.csv: every run x init; transfer.md and .tex: the summary with a note."""
+    from .tables import DATASET_TITLES
+
+    frame.to_csv(csv, index=False, float_format="%.2f")
+    shown = summary.copy()
+    shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
+    shown["own init (%)"] = summary.own_acc_mean.map(_pct)
+    shown["other inits (%)"] = [_pct(m) if math.isnan(s) else f"{_pct(m)} ± {_pct(s)}"
+                                for m, s in zip(summary.other_acc_mean, summary.other_acc_std)]
+    shown["drop"] = ["" if math.isnan(d) else f"{d:+.1f}" for d in summary["drop"]]
+    shown["random real, other inits (%)"] = summary.other_random_real_mean.map(_pct)
+    shown["other inits per run"] = summary.n_other_inits.map(lambda n: f"{n:g}")
+    shown = shown[["dataset", "model", "n_runs", "own init (%)", "other inits (%)", "drop",
+                   "random real, other inits (%)", "other inits per run"]]
+    note = ("Test accuracy after the learned steps on the distilled images, taken from the "
+            "initialisation the set was distilled for ('own init', mean over runs: the runs' "
+            "Table I accuracy) and from other initialisations (other init seeds; mean ± std "
+            "over all run x init pairs). drop = own - other: what a distilled set loses on "
+            "networks it was not distilled for. 'random real' is one draw of real training "
+            "images with the same labels and step sizes, from the other inits.")
+    table = shown.to_markdown(index=False, disable_numparse=True,  # keep 85.0, +30.0
+                              colalign=["left"] * 2 + ["right"] * 6)
+    Path(md).write_text(f"# Transfer across initialisations\n\n{table}\n\n{note}\n")
+    latex = shown.to_latex(index=False, escape=True, column_format="llrrrrrr",
+                           caption="Transfer across initialisations: " + note.replace("%", r"\%"),
+                           label="tab:transfer")
+    Path(tex).write_text(latex.replace("±", r"$\pm$"))
+
+
+def transfer_figure(frame: pd.DataFrame, dataset: str, path_png: str | Path) -> Path:
+    """Per model: test accuracy from every other init (points, their mean as a line), from
+    the own init (red stars, one per run), and of random real images from the other inits
+    (faint grey). Saved as path_png and as the PDF beside it; returns the PDF's path."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .figures import accuracy_axes, save  # sets the Agg backend and the theme
+
+    sel = frame[frame.dataset == dataset]
+    models = list(dict.fromkeys(sel.model))
+    other, own = sel[~sel.own], sel[sel.own]
+    fig, ax = plt.subplots(figsize=(1.3 * len(models) + 2.5, 3.4))
+    sns.stripplot(other, x="model", y="random_real_acc", order=models, color="grey",
+                  alpha=0.35, size=4, jitter=0.2, ax=ax, label="random real, other init")
+    sns.stripplot(other, x="model", y="test_acc", order=models, color="#08519c", size=5,
+                  jitter=0.2, ax=ax, label="distilled, other init")
+    means = other.groupby("model").test_acc.mean().reindex(models)
+    ax.hlines(means, [i - 0.3 for i in range(len(models))], [i + 0.3 for i in range(len(models))],
+              color="#08519c", linewidth=1.5, label="mean, other inits")
+    ax.scatter([models.index(m) for m in own.model], own.test_acc, marker="*", s=160,
+               color="#cb181d", edgecolors="black", linewidths=0.5, zorder=5,
+               label="distilled, own init")
+    accuracy_axes(ax, dataset, "distilled images from other initialisations")
+    ax.tick_params(axis="x", rotation=30)
+    pdf = Path(path_png).with_suffix(".pdf")
+    save(fig, path_png, pdf)
+    return pdf
