@@ -20,6 +20,12 @@ def all_runs(filename):
 
 
 QUANTUM_MODELS = [m for m in MODELS if config["model_variants"][m]["kind"] == "quantum"]
+# Beyond the paper (rules/extensions.smk, rules/transfer.smk)
+EXTENSION_MODELS = config["extensions"]["models"]
+EXTENSION_REFERENCE = config["extensions"]["reference"]
+TRANSFER_MODELS = config["extensions"]["transfer_models"]
+# every distilled model gets its image grid: Table I's, then the extensions'
+GRID_MODELS = list(dict.fromkeys([*MODELS, *EXTENSION_MODELS]))
 COST_MODELS = [m for m in config["cost"]["models"] if m in MODELS]
 
 

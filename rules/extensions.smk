@@ -2,8 +2,6 @@
 # and evaluated by the same rules as Table I's, against the reference model, plus the
 # transfer rows (rules/transfer.smk).
 
-EXTENSION_MODELS = config["extensions"]["models"]
-EXTENSION_REFERENCE = config["extensions"]["reference"]
 # the reference and the extension models, once each (none without extension models)
 COMPARED_MODELS = (list(dict.fromkeys([EXTENSION_REFERENCE, *EXTENSION_MODELS]))
                    if EXTENSION_MODELS else [])

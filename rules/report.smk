@@ -37,15 +37,18 @@ rule figures:
     """Distilled images, accuracy per model (every seed, paper marked), progress curves."""
     input:
         metrics=all_runs("metrics.json"),
-        distilled=expand(f"{RUN}/distilled.pt", dataset=DATASETS, model=MODELS, seed=FIRST_SEED),
+        distilled=expand(f"{RUN}/distilled.pt", dataset=DATASETS, model=GRID_MODELS,
+                         seed=FIRST_SEED),
         code=os.path.join(workflow.basedir, "scripts", "figures.py"),
     output:
         grids=report(
-            expand(f"{FIGURES}/distilled_{{dataset}}_{{model}}.png", dataset=DATASETS, model=MODELS),
+            expand(f"{FIGURES}/distilled_{{dataset}}_{{model}}.png", dataset=DATASETS,
+                   model=GRID_MODELS),
             caption="captions/distilled.rst",
             category="Distilled images",
         ),
-        grids_pdf=expand(f"{FIGURES}/distilled_{{dataset}}_{{model}}.pdf", dataset=DATASETS, model=MODELS),
+        grids_pdf=expand(f"{FIGURES}/distilled_{{dataset}}_{{model}}.pdf", dataset=DATASETS,
+                         model=GRID_MODELS),
         accuracy=report(
             expand(f"{FIGURES}/accuracy_{{dataset}}.png", dataset=DATASETS),
             caption="captions/accuracy.rst",
@@ -61,6 +64,7 @@ rule figures:
     params:
         datasets=DATASETS,
         models=MODELS,
+        grid_models=GRID_MODELS,
         seed=FIRST_SEED,
     log:
         "results/logs/figures.log",

@@ -2,8 +2,6 @@
 # budget's transfer_inits other init seeds (from extensions.transfer_first_seed on, the
 # run's own seed skipped), beside its own init.
 
-TRANSFER_MODELS = config["extensions"]["transfer_models"]
-
 
 rule transfer:
     """One run's distilled set trained from its own and from other initialisations."""

@@ -14,7 +14,7 @@ runs, history = runs_frame(metrics), figures.history_frame(metrics)
 
 grids = iter(zip(snakemake.input.distilled, snakemake.output.grids, snakemake.output.grids_pdf))
 for dataset in datasets:
-    for model in models:
+    for model in snakemake.params.grid_models:  # the inputs' and outputs' order
         distilled_path, png, pdf = next(grids)
         title = f"{DATASET_TITLES[dataset]}, {model}, seed {seed}"
         figures.save(figures.image_grid(load_distilled(distilled_path), classes[dataset], title),

@@ -61,6 +61,16 @@ def test_same_seed_same_bytes(distilled_run, tmp_path, mirror, data_root):
     assert (tmp_path / "other" / "distilled.pt").read_bytes() != original
 
 
+def test_transfer_from_other_initialisations(distilled_run, mirror, data_root):
+    common = ["--data-root", data_root, "--data-mirror", mirror, "--device", "cpu"]
+    assert run_cli("transfer", distilled_run, "--inits", 2, "--first-seed", 50, *common) == 0
+    result = json.loads((distilled_run / "transfer.json").read_text())
+    assert [r["init_seed"] for r in result["results"]] == [0, 50, 51]
+    metrics = json.loads((distilled_run / "metrics.json").read_text())
+    assert result["own_init_acc"] == metrics["test_acc"]  # the run's own accuracy again
+    assert run_cli("transfer", distilled_run, "--inits", 0, *common) == 2
+
+
 def test_module_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "qdistill", "distill", "--help"],
                          capture_output=True, text=True, check=True).stdout

@@ -1,4 +1,5 @@
-"""Command line: `python -m qdistill distill ...` and `python -m qdistill evaluate DIR`.
+"""Command line: `python -m qdistill distill ...`, `python -m qdistill evaluate DIR` and
+`python -m qdistill transfer DIR` (the distilled set from other initialisations).
 
 Settings come from config.yaml (the same file the workflow reads); flags override its
 top-level keys.
@@ -19,7 +20,7 @@ from .data import DataError
 from .distill import DistillationDiverged, RunInterrupted
 from .logs import setup_logging
 from .quantum import EmbeddingError
-from .runs import distill_run, evaluate_run
+from .runs import distill_run, evaluate_run, transfer_run
 
 log = logging.getLogger("qdistill")
 
@@ -56,13 +57,31 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="evaluate DIR/distilled.pt into DIR/metrics.json")
     e.add_argument("run_dir", metavar="DIR")
     _add_common(e)
+
+    t = sub.add_parser("transfer", help="train DIR/distilled.pt from other initialisations "
+                                        "into DIR/transfer.json")
+    t.add_argument("run_dir", metavar="DIR")
+    t.add_argument("--inits", type=int, help="other initialisations (default: the budget's "
+                                             "transfer_inits)")
+    t.add_argument("--first-seed", type=int,
+                   help="first other init seed (default: extensions.transfer_first_seed)")
+    _add_common(t)
     return parser
+
+
+def budget_of_run(config: dict, run_dir: Path) -> dict:
+    """The budget settings a distilled set was made with (the config's budget if unknown)."""
+    budget = load_distilled(run_dir / DISTILLED)["settings"]["budget"]
+    return config["budgets"].get(budget, budget_settings(config))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     run_dir = Path(args.out if args.command == "distill" else args.run_dir)
     setup_logging(None)
+    if args.command == "transfer" and args.inits is not None and args.inits < 1:
+        log.error("--inits must be at least 1, got %d", args.inits)
+        return 2
     torch.set_num_threads(args.threads)
     overrides = {"data_root": args.data_root, "data_mirror": args.data_mirror,
                  "device": args.device}
@@ -77,14 +96,21 @@ def main(argv: list[str] | None = None) -> int:
             distill_run(settings, run_dir, config["data_root"], config["data_mirror"],
                         log_every=budget["log_every"], progress=not args.no_progress,
                         checkpoint_every=budget["checkpoint_every"])
-        else:
+        elif args.command == "evaluate":
             config = load_config(args.config, overrides)
             # draws of random real images: as the budget the set was distilled with says
-            budget = load_distilled(run_dir / DISTILLED)["settings"]["budget"]
-            draws = config["budgets"].get(budget, budget_settings(config))["random_real_draws"]
+            draws = budget_of_run(config, run_dir)["random_real_draws"]
             setup_logging(args.log or run_dir / "evaluate.log")
             evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"],
                          random_real_draws=draws)
+        else:
+            config = load_config(args.config, overrides)
+            inits = args.inits or budget_of_run(config, run_dir)["transfer_inits"]
+            first = (config["extensions"]["transfer_first_seed"] if args.first_seed is None
+                     else args.first_seed)
+            setup_logging(args.log or run_dir / "transfer.log")
+            transfer_run(run_dir / DISTILLED, run_dir / "transfer.json", config["data_root"],
+                         config["data_mirror"], config["device"], first, inits)
     except (ConfigError, DataError, ArtifactError, DistillationDiverged, EmbeddingError) as err:
         log.error("%s", err)
         return 2
