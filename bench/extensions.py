@@ -31,6 +31,7 @@ def quanvolution_per_image(dataset: str, images: int = 64, repeats: int = 5) -> 
     import torch
 
     from qdistill.config import dataset_spec, load_config
+    from qdistill.cost import quanvolution_patches
     from qdistill.quantum import QuanvolutionLayer
 
     torch.set_num_threads(1)
@@ -38,7 +39,7 @@ def quanvolution_per_image(dataset: str, images: int = 64, repeats: int = 5) -> 
     shape = dataset_spec(config, dataset).image_shape
     x = torch.randn(images, *shape)
     record = {"dataset": dataset, "image_shape": list(shape),
-              "executions_per_image": shape[0] * (shape[1] // 2) * (shape[2] // 2)}
+              "executions_per_image": quanvolution_patches(shape)}
     for backend, n in (("fast", images), ("pennylane", 4)):
         layer = QuanvolutionLayer(config["quanvolution"]["n_layers"], False, backend)
         layer.reset_parameters(torch.Generator().manual_seed(0))

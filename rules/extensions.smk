@@ -36,6 +36,7 @@ rule extensions:
         datasets=DATASETS,
         reference=EXTENSION_REFERENCE,
         models=EXTENSION_MODELS,
+        compared=COMPARED_MODELS,
         variants=config["model_variants"],
     log:
         "results/logs/extensions.log",

@@ -16,8 +16,7 @@ table = extensions_frame(extension_runs(metrics), summary, params.datasets, para
 write_extensions(table, output.csv, output.md, output.tex)
 runs = runs_frame(metrics)
 runs.to_csv(output.runs, index=False, float_format="%.4g")
-models = list(dict.fromkeys([params.reference, *params.models]))
 for dataset, png, pdf in zip(params.datasets, output.figures, output.figures_pdf):
-    save(accuracy_plot(runs, dataset, models, "extensions against the reference model"),
+    save(accuracy_plot(runs, dataset, params.compared, "extensions against the reference model"),
          png, pdf)
 print(table.to_string(index=False))

@@ -1,13 +1,18 @@
-"""Faults: truncated, corrupt or foreign distilled.pt files are detected (never unpickled
-blindly) and named; an interrupted write leaves the previous file and no temporary."""
+"""Faults: truncated, corrupt or foreign distilled.pt files (and checkpoints) are detected
+(never unpickled blindly) and named; an interrupted write leaves the previous file and no
+temporary."""
 
 import pytest
 import torch
 
 from qdistill.artifacts import (
+    CHECKPOINT,
+    CHECKPOINT_FORMAT,
     DISTILLED,
+    FORMAT,
     METRICS,
     ArtifactError,
+    load_checkpoint,
     load_distilled,
     read_json,
     write_atomic,
@@ -55,16 +60,19 @@ def test_fault_foreign_file_is_refused(tmp_path):
         load_distilled(tmp_path / DISTILLED)
 
 
-def test_fault_pickled_code_is_never_run(tmp_path, monkeypatch):
-    """weights_only=True: a file that would call a function when unpickled is refused."""
+@pytest.mark.parametrize("name, fmt, load", [(DISTILLED, FORMAT, load_distilled),
+                                             (CHECKPOINT, CHECKPOINT_FORMAT, load_checkpoint)])
+def test_fault_pickled_code_is_never_run(tmp_path, monkeypatch, name, fmt, load):
+    """weights_only=True: a distilled set or checkpoint that would call a function when
+    unpickled is refused."""
     monkeypatch.chdir(tmp_path)  # where the payload would write
     class Payload:
         def __reduce__(self):
             return (exec, ("open('PWNED', 'w').close()",))
 
-    torch.save({"format": "qdistill-distilled/1", "images": Payload()}, tmp_path / DISTILLED)
+    torch.save({"format": fmt, "images": Payload()}, tmp_path / name)
     with pytest.raises(ArtifactError, match="truncated or corrupt"):
-        load_distilled(tmp_path / DISTILLED)
+        load(tmp_path / name)
     assert not (tmp_path / "PWNED").exists()
 
 

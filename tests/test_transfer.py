@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-import qdistill.models
+import qdistill.evaluate
 from qdistill.artifacts import load_distilled
 from qdistill.config import run_settings
 from qdistill.data import ImageData
@@ -79,14 +79,15 @@ def test_own_init_reproduces_evaluate(distilled_sets, mnist_2000, model):
 def test_other_inits_start_from_their_own_theta0(distilled_sets, mnist_2000, monkeypatch):
     """Every init seed builds its own network, and their theta0 differ in every tensor."""
     built = []
-    real_make_network = qdistill.models.make_network
+    real_make_network = qdistill.evaluate.make_network
 
     def recording_make_network(model, dataset, seed, *args):
         net = real_make_network(model, dataset, seed, *args)
         built.append((seed, {k: v.detach().clone() for k, v in net.state_dict().items()}))
         return net
 
-    monkeypatch.setattr(qdistill.models, "make_network", recording_make_network)
+    # where DistilledSet.network looks it up
+    monkeypatch.setattr(qdistill.evaluate, "make_network", recording_make_network)
     result = evaluate_transfer(load_distilled(distilled_sets["q-res-herm"]), mnist_2000,
                                [1000, 1001], "cpu")
     assert [seed for seed, _ in built] == [0, 1000, 1001]

@@ -46,6 +46,8 @@ class ModelSpec:
 
 EXTENSION_FIELDS = ("embedding", "front_end", "frozen_circuit", "quanv_layers",
                     "quanv_trainable")
+# The model_variants keys of the extensions, at their values for the paper's model.
+VARIANT_DEFAULTS = {"embedding": "amplitude", "front_end": "convolution", "frozen_circuit": False}
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
             raise ConfigError(f"{source}: key 'model_variants.{model_id}': a quantum variant needs "
                               "both 'residual' (true/false) and 'observable' "
                               "(pauliz | hermitian-fixed | hermitian | hermitian-pair).")
-        extension_keys = {"embedding", "front_end", "frozen_circuit"} & set(spec)
+        extension_keys = set(VARIANT_DEFAULTS) & set(spec)
         if spec["kind"] == "classical" and extension_keys:
             raise ConfigError(f"{source}: key 'model_variants.{model_id}': "
                               f"{', '.join(sorted(extension_keys))} only apply to quantum "
@@ -245,16 +247,16 @@ def model_spec(config: dict[str, Any], model_id: str) -> ModelSpec:
     spec = variants[model_id]
     if spec["kind"] == "classical":
         return ModelSpec(model_id=model_id, kind="classical")
+    spec = {**VARIANT_DEFAULTS, **spec}
     # the quanvolution settings belong to the models that have one (and rerun only those)
-    quanv = config["quanvolution"] if spec.get("front_end") == "quanvolution" else {}
+    quanv = ({"quanv_layers": config["quanvolution"]["n_layers"],
+              "quanv_trainable": config["quanvolution"]["trainable"]}
+             if spec["front_end"] == "quanvolution" else {})
     return ModelSpec(model_id=model_id, kind="quantum", residual=spec["residual"],
                      observable=spec["observable"], n_qubits=config["quantum"]["n_qubits"],
-                     n_layers=config["quantum"]["n_layers"],
-                     embedding=spec.get("embedding", "amplitude"),
-                     front_end=spec.get("front_end", "convolution"),
-                     frozen_circuit=spec.get("frozen_circuit", False),
-                     quanv_layers=quanv.get("n_layers", 1),
-                     quanv_trainable=quanv.get("trainable", False))
+                     n_layers=config["quantum"]["n_layers"], embedding=spec["embedding"],
+                     front_end=spec["front_end"], frozen_circuit=spec["frozen_circuit"],
+                     **quanv)
 
 
 def dataset_spec(config: dict[str, Any], name: str) -> DatasetSpec:

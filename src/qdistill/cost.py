@@ -65,6 +65,12 @@ class ExecutionsPerSample:
         return {**asdict(self), "training": self.training}
 
 
+def quanvolution_patches(image_shape: tuple[int, int, int]) -> int:
+    """2x2 patches (stride 2) over all channels: the quanvolution's circuits per image."""
+    channels, height, width = image_shape
+    return channels * (height // 2) * (width // 2)
+
+
 def executions_per_sample(model: ModelSpec, freeze_circuit: bool = False,
                           image_shape: tuple[int, int, int] | None = None) -> ExecutionsPerSample:
     """Circuit executions of one training sample of `model` (all zero for the classical
@@ -82,8 +88,7 @@ def executions_per_sample(model: ModelSpec, freeze_circuit: bool = False,
         if image_shape is None:
             raise ValueError(f"model {model.model_id!r}: the quanvolution front end's "
                              "executions depend on the image shape; pass image_shape.")
-        channels, height, width = image_shape
-        patches = channels * (height // 2) * (width // 2)
+        patches = quanvolution_patches(image_shape)
         filter_angles = 3 * model.quanv_layers * 4 if model.quanv_trainable else 0
         front_end = patches * (1 + 2 * filter_angles)
     frozen = freeze_circuit or model.frozen_circuit

@@ -30,6 +30,7 @@ from tqdm import tqdm
 from . import __version__
 from .artifacts import load_checkpoint, save_checkpoint
 from .config import RunSettings
+from .cost import quanvolution_patches
 from .data import ImageData, RealBatches, normalize
 from .models import CIRCUIT_PARAMETERS, make_network
 from .rng import generator
@@ -143,7 +144,7 @@ def circuits_per_sample(net: nn.Module) -> int:
     count = 1 if any(name.startswith("qnn.") for name, _ in net.named_parameters()) else 0
     trunk = getattr(net, "trunk", None)
     if trunk is not None and hasattr(trunk, "quanv"):
-        count += trunk.channels * (trunk.image_size // 2) ** 2
+        count += quanvolution_patches((trunk.channels, trunk.image_size, trunk.image_size))
     return count
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -62,45 +63,78 @@ def run_identity(settings: RunSettings, distilled: dict[str, Any]) -> dict[str, 
             "data_source": distilled["data_source"]}
 
 
+@dataclass
+class DistilledSet:
+    """A distilled set on its device and dtype, with its run's settings and the normalised
+    test set: what evaluate, the shot-noise and the transfer evaluations all start from."""
+
+    settings: RunSettings
+    data: ImageData
+    images: torch.Tensor
+    labels: torch.Tensor
+    lrs: torch.Tensor
+    test_images: torch.Tensor
+    device: torch.device
+    dtype: torch.dtype
+
+    @classmethod
+    def on_device(cls, distilled: dict[str, Any], data: ImageData,
+                  device: str = "auto") -> "DistilledSet":
+        settings = RunSettings.from_dict(distilled["settings"])
+        dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
+        data = data.to(dev)
+        return cls(settings, data, distilled["images"].to(dev, dtype),
+                   distilled["labels"].to(dev), distilled["lrs"].to(dev, dtype),
+                   normalize(data.test_images, settings.dataset, dtype), dev, dtype)
+
+    def network(self, init_seed: int, backend: str | None = None):
+        """(net, theta0, constants) of the run's model initialised with init_seed."""
+        s = self.settings
+        net = make_network(s.model, s.dataset, init_seed, backend or s.qnn_backend,
+                           self.dtype, self.device)
+        return (net, *split_parameters(net, s.circuit_frozen))
+
+    def accuracies(self, net, theta0, constants, draws: torch.Generator, n_draws: int) -> dict:
+        """Test accuracy (percent) after the learned steps from theta0 on the distilled
+        images, on `n_draws` draws of random real images (same labels and step sizes), and
+        of the untrained network."""
+        s, test = self.settings, (self.test_images, self.data.test_labels)
+        epochs = s.distill.distill_epochs
+        distilled_acc = accuracy_after_steps(net, theta0, constants, self.images, self.labels,
+                                             self.lrs, epochs, *test)
+        init_acc = accuracy(net, {**theta0, **constants}, *test)
+        random_accs = []
+        for _ in range(n_draws):
+            real = normalize(random_real_set(self.data, self.labels, draws).flatten(0, 1),
+                             s.dataset, self.dtype).view_as(self.images)
+            random_accs.append(accuracy_after_steps(net, theta0, constants, real, self.labels,
+                                                    self.lrs, epochs, *test))
+        return {"test_acc": distilled_acc, "random_real_accs": random_accs, "init_acc": init_acc}
+
+
 def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
              random_real_draws: int = 5) -> dict[str, Any]:
     """Test accuracy (percent) of the distilled set, of `random_real_draws` draws of random
     real images with the same learned step sizes, and of theta0."""
     start = time.perf_counter()
-    settings = RunSettings.from_dict(distilled["settings"])
-    dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
-    data = data.to(dev)
-    net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
-                       dtype, dev)
-    theta0, constants = split_parameters(net, settings.circuit_frozen)
-    test_images = normalize(data.test_images, settings.dataset, dtype)
-    epochs = settings.distill.distill_epochs
-    images = distilled["images"].to(dev, dtype)
-    labels = distilled["labels"].to(dev)
-    lrs = distilled["lrs"].to(dev, dtype)
-
-    distilled_acc = accuracy_after_steps(net, theta0, constants, images, labels, lrs, epochs,
-                                         test_images, data.test_labels)
-    init_acc = accuracy(net, {**theta0, **constants}, test_images, data.test_labels)
-    draws = generator(settings.seed, "random-real")
-    random_accs = []
-    for _ in range(random_real_draws):
-        real = normalize(random_real_set(data, labels, draws).flatten(0, 1),
-                         settings.dataset, dtype).view_as(images)
-        random_accs.append(accuracy_after_steps(net, theta0, constants, real, labels, lrs,
-                                                epochs, test_images, data.test_labels))
+    run = DistilledSet.on_device(distilled, data, device)
+    settings, labels, lrs = run.settings, run.labels, run.lrs
+    net, theta0, constants = run.network(settings.seed)
+    accs = run.accuracies(net, theta0, constants, generator(settings.seed, "random-real"),
+                          random_real_draws)
+    random_accs = accs["random_real_accs"]
     return {
         **run_identity(settings, distilled),
         "n_distilled_images": int(labels.numel()),
         "images_per_step": int(labels.shape[1]),
         "inner_steps": len(lrs),
-        "test_acc": distilled_acc,
+        "test_acc": accs["test_acc"],
         "random_real_acc_mean": statistics.fmean(random_accs) if random_accs else None,
         "random_real_acc_std": statistics.stdev(random_accs) if len(random_accs) > 1 else None,
         "random_real_accs": random_accs,
-        "init_acc": init_acc,
+        "init_acc": accs["init_acc"],
         "learned_lrs": lrs.tolist(),
-        "n_test_images": int(len(data.test_labels)),
+        "n_test_images": int(len(run.data.test_labels)),
         "evaluate_wall_time_s": time.perf_counter() - start,
         "quantum_parameters": quantum_parameter_counts(net, settings.circuit_frozen),
         "executions_per_sample": executions_per_sample(

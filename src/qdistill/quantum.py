@@ -56,6 +56,13 @@ def observable_wires(n_qubits: int, observable: str) -> tuple[tuple[int, ...], .
     return tuple((q,) for q in range(n_qubits))
 
 
+def observable_groups(observables: torch.Tensor) -> tuple[tuple[int, ...], ...]:
+    """The wires of each of n observables (n, d, d): one qubit each (d = 2) or the ring of
+    neighbouring pairs (d = 4)."""
+    return observable_wires(observables.shape[0],
+                            "hermitian-pair" if observables.shape[-1] == 4 else "hermitian")
+
+
 def embed(features, wires: list[int], embedding: str) -> None:
     """The embedding of the features, as PennyLane operations (inside a circuit)."""
     if embedding == "amplitude":
@@ -83,15 +90,12 @@ def pennylane_qnode(n_qubits: int, observable: str, embedding: str = "amplitude"
 
 
 def lightning_expvals(features: torch.Tensor, angles: torch.Tensor, observables: torch.Tensor,
-                      shots: int | None, seed: int, embedding: str = "amplitude",
-                      groups: tuple[tuple[int, ...], ...] | None = None) -> torch.Tensor:
+                      shots: int | None, seed: int, embedding: str = "amplitude") -> torch.Tensor:
     """The circuit on pennylane-lightning's lightning.qubit, for evaluation: expectation
     values estimated from `shots` samples per execution (None: analytic), batched over the
     features (B, n_features) -> (B, n). Not differentiable; same dtype and device as
     features."""
-    n_qubits = angles.shape[1]
-    groups = groups or observable_wires(
-        n_qubits, "hermitian-pair" if observables.shape[-1] == 4 else "hermitian")
+    n_qubits, groups = angles.shape[1], observable_groups(observables)
     wires = list(range(n_qubits))
     device = qml.device("lightning.qubit", wires=wires, seed=seed)
     angles_np = angles.detach().cpu().double().numpy()
@@ -144,11 +148,6 @@ def wire_major_order(n_qubits: int, groups: tuple[tuple[int, ...], ...],
     index = torch.arange(2**n_qubits).reshape([2] * n_qubits)
     return torch.stack([index.movedim(g, tuple(range(len(g)))).reshape(-1)
                         for g in groups]).to(device)
-
-
-def qubit_major_order(n_qubits: int, device: torch.device = torch.device("cpu")) -> torch.Tensor:
-    """wire_major_order with every qubit on its own."""
-    return wire_major_order(n_qubits, tuple((q,) for q in range(n_qubits)), device)
 
 
 def product_state(cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
@@ -270,16 +269,14 @@ def embedded_state(features: torch.Tensor, embedding: str) -> tuple[torch.Tensor
 
 
 def fast_expvals(features: torch.Tensor, angles: torch.Tensor, observables: torch.Tensor,
-                 embedding: str = "amplitude",
-                 groups: tuple[tuple[int, ...], ...] | None = None) -> torch.Tensor:
+                 embedding: str = "amplitude") -> torch.Tensor:
     """Same values as the PennyLane circuit, as batched matrix products. (B, n_observables).
 
     With x the embedded real state: small batches evaluate Tr(rho_g H_g) with the reduced
     density matrices of the states psi = U D x; large ones the real quadratic forms
     x^T M_g x, M_g shared by the batch.
     """
-    n_qubits = angles.shape[1]
-    groups = groups or single_qubits(n_qubits)
+    n_qubits, groups = angles.shape[1], observable_groups(observables)
     state, phased = embedded_state(features, embedding)
     phases = rx_phases(n_qubits, state.device).to(observables.dtype) if phased else None
     if len(state) <= STATE_PATH_MAX_BATCH:
@@ -320,11 +317,10 @@ class QuantumLayer(nn.Module):
                              f"distinct pairs), got {n_qubits}")
         self.n_qubits, self.n_layers = n_qubits, n_layers
         self.observable, self.backend, self.embedding = observable, backend, embedding
-        self.groups = observable_wires(n_qubits, observable)
         self.shots: int | None = None  # for backend "lightning" (evaluation only)
         self.shot_seed = 0
         self.angles = nn.Parameter(torch.zeros(n_layers, n_qubits, 3))
-        dim = 2 ** len(self.groups[0])
+        dim = 2 ** len(observable_wires(n_qubits, observable)[0])
         raw = torch.zeros(n_qubits, dim, dim, 2)
         if observable == "pauliz":
             raw[..., 0] = torch.tensor(PAULI_Z)
@@ -362,10 +358,10 @@ class QuantumLayer(nn.Module):
                     "into a state. Blank input images do this at the zero-bias initialisation.")
         observables = self.observable_matrices()
         if self.backend == "fast":
-            return fast_expvals(features, self.angles, observables, self.embedding, self.groups)
+            return fast_expvals(features, self.angles, observables, self.embedding)
         if self.backend == "lightning":
             return lightning_expvals(features, self.angles, observables, self.shots,
-                                     self.shot_seed, self.embedding, self.groups)
+                                     self.shot_seed, self.embedding)
         circuit = pennylane_qnode(self.n_qubits, self.observable, self.embedding)
         out = torch.stack(circuit(features, self.angles, observables), dim=-1)
         return out.to(features.dtype)

@@ -25,7 +25,7 @@ from .artifacts import (
 )
 from .baseline import train_full
 from .config import RunSettings
-from .data import load_dataset
+from .data import ImageData, load_dataset
 from .distill import Checkpointing, distill
 from .evaluate import evaluate
 from .shots import evaluate_shots
@@ -91,15 +91,21 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
     return out_dir / DISTILLED
 
 
+def distilled_and_data(distilled_path: str | Path, data_root: str | Path,
+                       data_mirror: str | Path | None) -> tuple[dict[str, Any], ImageData]:
+    """A distilled set and the dataset it was distilled from."""
+    distilled = load_distilled(distilled_path)
+    return distilled, load_dataset(distilled["settings"]["dataset"]["name"], data_root,
+                                   data_mirror)
+
+
 def evaluate_run(run_dir: str | Path, data_root: str | Path,
                  data_mirror: str | Path | None = None, device: str = "auto",
                  random_real_draws: int = 5) -> dict[str, Any]:
     """Evaluate run_dir/distilled.pt and write run_dir/metrics.json (with the distill log)."""
     run_dir = Path(run_dir)
     (run_dir / METRICS).unlink(missing_ok=True)
-    distilled = load_distilled(run_dir / DISTILLED)
-    name = distilled["settings"]["dataset"]["name"]
-    data = load_dataset(name, data_root, data_mirror)
+    distilled, data = distilled_and_data(run_dir / DISTILLED, data_root, data_mirror)
     metrics = evaluate(distilled, data, device, random_real_draws)
     distill_log = run_dir / DISTILL_LOG
     metrics["distill"] = read_json(distill_log) if distill_log.exists() else None
@@ -128,8 +134,7 @@ def shots_run(distilled_path: str | Path, out_file: str | Path, data_root: str |
               device: str = "auto") -> dict[str, Any]:
     """Evaluate a quantum run with finite shots on lightning.qubit; write the result as JSON.
     The analytic evaluation must reproduce the fast path's accuracy: an error if not."""
-    distilled = load_distilled(distilled_path)
-    data = load_dataset(distilled["settings"]["dataset"]["name"], data_root, data_mirror)
+    distilled, data = distilled_and_data(distilled_path, data_root, data_mirror)
     result = evaluate_shots(distilled, data, shots, n_images, device)
     if not result["analytic_equals_fast"]:
         raise RuntimeError(f"{distilled_path}: lightning.qubit (analytic) gives "
@@ -148,8 +153,7 @@ def transfer_run(distilled_path: str | Path, out_file: str | Path, data_root: st
     from first_seed on, skipping the run's seed); write the result as JSON."""
     out_file = Path(out_file)
     out_file.unlink(missing_ok=True)
-    distilled = load_distilled(distilled_path)
-    data = load_dataset(distilled["settings"]["dataset"]["name"], data_root, data_mirror)
+    distilled, data = distilled_and_data(distilled_path, data_root, data_mirror)
     init_seeds = transfer_other_inits(distilled["settings"]["seed"], first_seed, count)
     result = evaluate_transfer(distilled, data, init_seeds, device)
     write_json(out_file, result)

@@ -16,11 +16,9 @@ from typing import Any
 
 import torch
 
-from .config import RunSettings
 from .data import ImageData, normalize
-from .distill import accuracy, resolve_device, split_parameters, torch_dtype
-from .evaluate import trained_parameters
-from .models import make_network
+from .distill import accuracy
+from .evaluate import DistilledSet, trained_parameters
 from .rng import generator
 
 
@@ -38,15 +36,12 @@ def shot_seed(seed: int, shots: int | None) -> int:
 def evaluate_shots(distilled: dict[str, Any], data: ImageData, shots: list[int],
                    n_images: int, device: str = "auto") -> dict[str, Any]:
     start = time.perf_counter()
-    settings = RunSettings.from_dict(distilled["settings"])
+    run = DistilledSet.on_device(distilled, data, device)
+    settings, data = run.settings, run.data
     if settings.model.kind != "quantum":
         raise ValueError(f"{settings.model.model_id} has no circuit to measure with shots.")
-    dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
-    data = data.to(dev)
-    net = make_network(settings.model, settings.dataset, settings.seed, "fast", dtype, dev)
-    theta0, constants = split_parameters(net, settings.circuit_frozen)
-    trained = trained_parameters(net, theta0, constants, distilled["images"].to(dev, dtype),
-                                 distilled["labels"].to(dev), distilled["lrs"].to(dev, dtype),
+    net, theta0, constants = run.network(settings.seed, backend="fast")
+    trained = trained_parameters(net, theta0, constants, run.images, run.labels, run.lrs,
                                  settings.distill.distill_epochs)
 
     net = net.double()

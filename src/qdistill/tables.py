@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .config import RunSettings
+from .config import VARIANT_DEFAULTS, RunSettings
 from .cost import cost_rows, executions_per_sample
 
 PAPER_TABLE = Path(__file__).with_name("paper_table1.csv")
@@ -88,8 +88,32 @@ def baseline_frame(baselines: list[dict[str, Any]]) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _fmt(x: Any) -> str:
+def one_decimal(x: Any) -> str:
+    """A percentage (or other value) to one decimal; empty for NaN."""
     return "" if pd.isna(x) else f"{x:.1f}"
+
+
+def mean_std_cells(means, stds) -> list[str]:
+    """'mean ± std' cells, or the mean alone where there is no std."""
+    return [one_decimal(m) if pd.isna(s) else f"{one_decimal(m)} ± {one_decimal(s)}"
+            for m, s in zip(means, stds)]
+
+
+def signed_cells(values) -> list[str]:
+    """Differences as '+1.2' / '-3.4' cells; empty for NaN."""
+    return ["" if pd.isna(d) else f"{d:+.1f}" for d in values]
+
+
+def write_markdown_and_latex(shown: pd.DataFrame, title: str, caption: str, note: str,
+                             md: str | Path, tex: str | Path, column_format: str, label: str,
+                             **markdown) -> None:
+    """A displayed table as Markdown (titled, the note below) and as LaTeX (the note in the
+    caption), ± typeset in LaTeX."""
+    Path(md).write_text(f"# {title}\n\n{shown.to_markdown(index=False, **markdown)}\n\n"
+                        f"{note}\n")
+    latex = shown.to_latex(index=False, escape=True, column_format=column_format,
+                           caption=f"{caption}: " + note.replace("%", r"\%"), label=label)
+    Path(tex).write_text(latex.replace("±", r"$\pm$"))
 
 
 def _footnotes(table: pd.DataFrame) -> dict[tuple[str, str], int]:
@@ -104,12 +128,11 @@ def _display(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.copy()
     notes = _footnotes(table)
     shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
-    shown["accuracy (%)"] = [f"{_fmt(m)} ± {_fmt(s)}" if not pd.isna(s) else _fmt(m)
-                             for m, s in zip(table.acc_mean, table.acc_std)]
+    shown["accuracy (%)"] = mean_std_cells(table.acc_mean, table.acc_std)
     shown["paper (%)"] = [
-        "not reported" if pd.isna(p) else _fmt(p) + (f" [{notes[k]}]" if k in notes else "")
+        "not reported" if pd.isna(p) else one_decimal(p) + (f" [{notes[k]}]" if k in notes else "")
         for p, k in zip(table.paper_acc, zip(table.dataset, table.model))]
-    shown["delta"] = [f"{d:+.1f}" if not pd.isna(d) else "" for d in table.delta]
+    shown["delta"] = signed_cells(table.delta)
     return shown[["dataset", "model", "residual", "observable", "n_seeds", "accuracy (%)",
                   "paper (%)", "delta", "data_source", "budget"]]
 
@@ -118,7 +141,7 @@ def write_table1(table: pd.DataFrame, baselines: pd.DataFrame, csv: str | Path,
                  md: str | Path, tex: str | Path) -> None:
     table.to_csv(csv, index=False, float_format="%.2f")
     shown = _display(table)
-    ceiling = "; ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_fmt(r.acc_mean)}%"
+    ceiling = "; ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {one_decimal(r.acc_mean)}%"
                         f" ({r.n_seeds} seed(s), {r.epochs:g} epochs on {r.train_images} images)"
                         for r in baselines.itertuples())
     paper = paper_numbers().set_index(["dataset", "model"]).note
@@ -129,11 +152,8 @@ def write_table1(table: pd.DataFrame, baselines: pd.DataFrame, csv: str | Path,
             "reported' where it gives none; delta is empty where the paper's number comes from "
             "another architecture. data_source 'jpeg-copy' is the lossy JPEG copy of CIFAR-10. "
             f"Full-data classical LeNet (the ceiling): {ceiling}. {footnotes}").strip()
-    Path(md).write_text("# Table I\n\n" + shown.to_markdown(index=False) + f"\n\n{note}\n")
-    latex = shown.to_latex(index=False, escape=True, column_format="llllrrrrll",
-                           caption="Table I reproduced: " + note.replace("%", r"\%"),
-                           label="tab:table1")
-    Path(tex).write_text(latex.replace("±", r"$\pm$"))
+    write_markdown_and_latex(shown, "Table I", "Table I reproduced", note, md, tex,
+                             "llllrrrrll", "tab:table1")
 
 
 COST_COLUMNS = ["dataset", "model", "seed", "budget", "distilled_acc", "executions_per_sample",
@@ -189,9 +209,6 @@ TRANSFER_TITLE = "transfer to other initialisations"
 EXTENSION_COLUMNS = ["dataset", "extension", "model", "n_runs", "acc_mean", "acc_std",
                      "reference", "reference_acc", "delta", "circuit_angles", "observables",
                      "quanvolution", "executions_per_sample", "s_per_iteration", "budget"]
-
-
-VARIANT_DEFAULTS = {"embedding": "amplitude", "front_end": "convolution", "frozen_circuit": False}
 
 
 def extension_title(variant: dict, reference: dict) -> str:
@@ -258,15 +275,14 @@ def write_extensions(table: pd.DataFrame, csv: str | Path, md: str | Path,
     table.to_csv(csv, index=False, float_format="%.2f")
     shown = table.copy()
     shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
-    shown["accuracy (%)"] = [f"{_fmt(m)} ± {_fmt(s)}" if not pd.isna(s) else _fmt(m)
-                             for m, s in zip(table.acc_mean, table.acc_std)]
-    shown["vs"] = [f"{r} {_fmt(a)}" for r, a in zip(table.reference, table.reference_acc)]
-    shown["delta"] = [f"{d:+.1f}" if not pd.isna(d) else "" for d in table.delta]
+    shown["accuracy (%)"] = mean_std_cells(table.acc_mean, table.acc_std)
+    shown["vs"] = [f"{r} {one_decimal(a)}" for r, a in zip(table.reference, table.reference_acc)]
+    shown["delta"] = signed_cells(table.delta)
     shown["trained circuit reals"] = [
         "" if pd.isna(a) else f"{a} + {o} + {q}"
         for a, o, q in zip(table.circuit_angles, table.observables, table.quanvolution)]
     shown["executions / sample"] = table.executions_per_sample.astype("string").fillna("")
-    shown["s / iteration"] = [_fmt(s * 1000) + " ms" if not pd.isna(s) else ""
+    shown["s / iteration"] = [one_decimal(s * 1000) + " ms" if not pd.isna(s) else ""
                               for s in table.s_per_iteration]
     shown = shown[["dataset", "extension", "model", "n_runs", "accuracy (%)", "vs", "delta",
                    "trained circuit reals", "executions / sample", "s / iteration", "budget"]]
@@ -279,8 +295,5 @@ def write_extensions(table: pd.DataFrame, csv: str | Path, md: str | Path,
             "changes. 'executions / sample': circuit executions of one training sample on "
             "hardware by the parameter-shift rule (src/qdistill/cost.py). 's / iteration': "
             "distillation wall time per outer iteration, as measured in the runs.")
-    Path(md).write_text("# Extensions\n\n" + shown.to_markdown(index=False) + f"\n\n{note}\n")
-    latex = shown.to_latex(index=False, escape=True, column_format="lllrrlrrrrl",
-                           caption="Extensions: " + note.replace("%", r"\%"),
-                           label="tab:extensions")
-    Path(tex).write_text(latex.replace("±", r"$\pm$"))
+    write_markdown_and_latex(shown, "Extensions", "Extensions", note, md, tex, "lllrrlrrrrl",
+                             "tab:extensions")

@@ -14,7 +14,6 @@ module), so the evaluation imports the training code inside its function.
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,47 +47,27 @@ def evaluate_transfer(distilled: dict[str, Any], data: ImageData, init_seeds: li
                       device: str = "auto") -> dict[str, Any]:
     """Test accuracy (percent) of the distilled set trained from the run's own init and from
     each of `init_seeds`, with one random-real draw and the untrained accuracy per init."""
-    from .config import RunSettings
-    from .data import normalize
-    from .distill import accuracy, resolve_device, split_parameters, torch_dtype
-    from .evaluate import accuracy_after_steps, random_real_set, run_identity
-    from .models import make_network
+    from .evaluate import DistilledSet, run_identity
     from .rng import generator
 
     start = time.perf_counter()
-    settings = RunSettings.from_dict(distilled["settings"])
+    run = DistilledSet.on_device(distilled, data, device)
+    settings = run.settings
     if settings.seed in init_seeds or len(set(init_seeds)) != len(init_seeds):
         raise ValueError(f"init_seeds {init_seeds} must be distinct and exclude the run's own "
                          f"seed {settings.seed}; use transfer_other_inits.")
-    dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
-    data = data.to(dev)
-    test_images = normalize(data.test_images, settings.dataset, dtype)
-    epochs = settings.distill.distill_epochs
-    images = distilled["images"].to(dev, dtype)
-    labels = distilled["labels"].to(dev)
-    lrs = distilled["lrs"].to(dev, dtype)
-
     results = []
     for init_seed in [settings.seed, *init_seeds]:
-        # built exactly as evaluate() builds the run's own network, with init_seed for seed
-        net = make_network(settings.model, settings.dataset, init_seed, settings.qnn_backend,
-                           dtype, dev)
-        theta0, constants = split_parameters(net, settings.circuit_frozen)
-        draw = generator(init_seed, "transfer-random-real")
-        real = normalize(random_real_set(data, labels, draw).flatten(0, 1), settings.dataset,
-                         dtype).view_as(images)
-        results.append({
-            "init_seed": init_seed,
-            "own": init_seed == settings.seed,
-            "test_acc": accuracy_after_steps(net, theta0, constants, images, labels, lrs,
-                                             epochs, test_images, data.test_labels),
-            "random_real_acc": accuracy_after_steps(net, theta0, constants, real, labels, lrs,
-                                                    epochs, test_images, data.test_labels),
-            "init_acc": accuracy(net, {**theta0, **constants}, test_images, data.test_labels),
-        })
+        # evaluate()'s network and accuracies, with init_seed for the run's seed
+        accs = run.accuracies(*run.network(init_seed),
+                              generator(init_seed, "transfer-random-real"), 1)
+        results.append({"init_seed": init_seed, "own": init_seed == settings.seed,
+                        "test_acc": accs["test_acc"],
+                        "random_real_acc": accs["random_real_accs"][0],
+                        "init_acc": accs["init_acc"]})
     return {
         **run_identity(settings, distilled),
-        "n_test_images": int(len(data.test_labels)),
+        "n_test_images": int(len(run.data.test_labels)),
         "own_init_acc": results[0]["test_acc"],
         "results": results,
         "wall_time_s": time.perf_counter() - start,
@@ -128,23 +107,24 @@ def transfer_summary(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def _pct(x: float) -> str:
-    return "" if math.isnan(x) else f"{x:.1f}"
-
-
 def write_transfer_tables(frame: pd.DataFrame, summary: pd.DataFrame, csv: str | Path,
                           md: str | Path, tex: str | Path) -> None:
     """transfer.csv: every run x init; transfer.md and .tex: the summary with a note."""
-    from .tables import DATASET_TITLES
+    from .tables import (
+        DATASET_TITLES,
+        mean_std_cells,
+        one_decimal,
+        signed_cells,
+        write_markdown_and_latex,
+    )
 
     frame.to_csv(csv, index=False, float_format="%.2f")
     shown = summary.copy()
     shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
-    shown["own init (%)"] = summary.own_acc_mean.map(_pct)
-    shown["other inits (%)"] = [_pct(m) if math.isnan(s) else f"{_pct(m)} ± {_pct(s)}"
-                                for m, s in zip(summary.other_acc_mean, summary.other_acc_std)]
-    shown["drop"] = ["" if math.isnan(d) else f"{d:+.1f}" for d in summary["drop"]]
-    shown["random real, other inits (%)"] = summary.other_random_real_mean.map(_pct)
+    shown["own init (%)"] = summary.own_acc_mean.map(one_decimal)
+    shown["other inits (%)"] = mean_std_cells(summary.other_acc_mean, summary.other_acc_std)
+    shown["drop"] = signed_cells(summary["drop"])
+    shown["random real, other inits (%)"] = summary.other_random_real_mean.map(one_decimal)
     shown["other inits per run"] = summary.n_other_inits.map(lambda n: f"{n:g}")
     shown = shown[["dataset", "model", "n_runs", "own init (%)", "other inits (%)", "drop",
                    "random real, other inits (%)", "other inits per run"]]
@@ -154,13 +134,10 @@ def write_transfer_tables(frame: pd.DataFrame, summary: pd.DataFrame, csv: str |
             "over all run x init pairs). drop = own - other: what a distilled set loses on "
             "networks it was not distilled for. 'random real' is one draw of real training "
             "images with the same labels and step sizes, from the other inits.")
-    table = shown.to_markdown(index=False, disable_numparse=True,  # keep 85.0, +30.0
-                              colalign=["left"] * 2 + ["right"] * 6)
-    Path(md).write_text(f"# Transfer across initialisations\n\n{table}\n\n{note}\n")
-    latex = shown.to_latex(index=False, escape=True, column_format="llrrrrrr",
-                           caption="Transfer across initialisations: " + note.replace("%", r"\%"),
-                           label="tab:transfer")
-    Path(tex).write_text(latex.replace("±", r"$\pm$"))
+    title = "Transfer across initialisations"
+    write_markdown_and_latex(shown, title, title, note, md, tex, "llrrrrrr", "tab:transfer",
+                             disable_numparse=True,  # keep 85.0, +30.0
+                             colalign=["left"] * 2 + ["right"] * 6)
 
 
 def transfer_figure(frame: pd.DataFrame, dataset: str, path_png: str | Path) -> Path:
