@@ -12,13 +12,15 @@ from qdistill.runs import distill_run
 
 start_job(snakemake.log[0], snakemake.threads)
 out_dir = Path(snakemake.output.distilled).parent
-# log_every and checkpoint_every come from the config, not params: changing them must not
-# rerun distillations.
+# What a run logs and how often it checkpoints come from the config, not params: changing
+# them must not rerun distillations.
 budget = snakemake.config["budgets"][snakemake.config["budget"]]
 try:
     distill_run(RunSettings.from_dict(snakemake.params.settings), out_dir, snakemake.params.root,
                 snakemake.params.mirror or None, log_every=budget["log_every"],
-                checkpoint_every=budget["checkpoint_every"])
+                checkpoint_every=budget["checkpoint_every"],
+                log_test_images=budget["log_test_images"],
+                selection_images=budget["selection_images"])
 except RunInterrupted as stop:  # SIGTERM (e.g. SLURM preemption): resumes on the next run
     logging.getLogger("qdistill").warning("%s", stop)
     sys.exit(128 + signal.SIGTERM)

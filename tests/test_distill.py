@@ -200,24 +200,54 @@ def test_distillation_lowers_the_outer_loss(smoke_config, mnist, model_id):
 
 def test_evaluation_replays_what_distillation_trained(smoke_config, mnist):
     """evaluate's theta0 and inner schedule are distill's: replaying the learned steps on
-    the monitor batch gives the accuracy the last log line reported."""
-    from qdistill.distill import monitor_batch, split_parameters
+    each of the log's image sets gives the accuracy the last log line reported."""
+    from qdistill.distill import ProgressProbe, split_parameters
     from qdistill.evaluate import accuracy_after_steps
 
     settings = run_settings(dict(smoke_config, device="cpu"), "mnist", "q-nores-herm", 3)
-    result = distill(settings, mnist, iterations=5, progress=False)
+    result = distill(settings, mnist, iterations=5, progress=False, log_test_images=300,
+                     selection_images=400)
     net = make_network(settings.model, settings.dataset, 3, "fast", torch.float32)
     theta0, constants = split_parameters(net, False)
-    images, labels = monitor_batch(mnist, settings, torch.float32)
-    replayed = accuracy_after_steps(net, theta0, constants, result.images, result.labels,
-                                    result.lrs, settings.distill.distill_epochs, images, labels)
-    assert replayed == result.history[-1]["test_batch_acc"]
+    probe = ProgressProbe.build(mnist, settings, torch.float32, 300, 400)
+    assert [len(probe.test_batch[1]), len(probe.test[1]), len(probe.selection[1])] == [256, 300,
+                                                                                     400]
+    for key, (images, labels) in [("test_batch_acc", probe.test_batch),
+                                  ("test_acc", probe.test), ("selection_acc", probe.selection)]:
+        replayed = accuracy_after_steps(net, theta0, constants, result.images, result.labels,
+                                        result.lrs, settings.distill.distill_epochs, images,
+                                        labels)
+        assert replayed == result.history[-1][key], key
 
 
-def test_monitor_batch_covers_every_class(smoke_config, cifar10):
-    """The JPEG copy is stored sorted by class: the monitor batch must not be a prefix."""
-    from qdistill.distill import monitor_batch
+def test_best_set_is_the_first_with_the_highest_selection_accuracy(smoke_config, mnist):
+    """The kept set is the one of the log point with the highest selection accuracy (the
+    first of equals), its images and step sizes as they were then; keeping it does not
+    change the final set."""
+    settings = run_settings(dict(smoke_config, device="cpu"), "mnist", "classical", 0)
+    result = distill(settings, mnist, iterations=12, log_every=3, progress=False,
+                     log_test_images=200, selection_images=300)
+    accs = [h["selection_acc"] for h in result.history]
+    first_best = accs.index(max(accs))
+    assert [h["iteration"] for h in result.history] == [3, 6, 9, 12]
+    assert result.best["iteration"] == result.history[first_best]["iteration"]
+    assert result.best["selection_acc"] == max(accs)
+    assert result.best["test_acc"] == result.history[first_best]["test_acc"]
+    assert result.best["lrs"].tolist() == result.history[first_best]["lrs"]
+    # a run that stops at the best log point ends with the best set's images
+    stopped = distill(settings, mnist, iterations=result.best["iteration"], log_every=3,
+                      progress=False, log_test_images=200, selection_images=300)
+    assert torch.equal(stopped.images.cpu(), result.best["images"])
+    plain = distill(settings, mnist, iterations=12, log_every=12, progress=False,
+                    log_test_images=10, selection_images=10)
+    assert torch.equal(plain.images, result.images)
+
+
+def test_log_image_sets_cover_every_class(smoke_config, cifar10):
+    """The JPEG copy is stored sorted by class: no image set of the log may be a prefix."""
+    from qdistill.distill import ProgressProbe
 
     settings = run_settings(smoke_config, "cifar10", "classical", 0)
-    _, labels = monitor_batch(cifar10, settings, torch.float32)
-    assert len(labels) == 256 and labels.bincount(minlength=10).min() >= 10
+    probe = ProgressProbe.build(cifar10, settings, torch.float32, 500, 500)
+    for _, labels in (probe.test_batch, probe.test, probe.selection):
+        assert labels.bincount(minlength=10).min() >= 10

@@ -73,6 +73,10 @@ def save_distilled(path: str | Path, settings: "RunSettings", result: "DistillRe
         "data_source": data_source,
         "settings": settings.to_dict(),
     }
+    if result.best is not None:  # the set chosen by the selection subset (distill.ProgressProbe)
+        best = result.best
+        payload["best"] = {key: best[key] for key in
+                           ("iteration", "selection_acc", "images", "raw_lrs", "lrs")}
     write_atomic(Path(path), lambda h: torch.save(payload, h))
 
 

@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             budget = budget_settings(config)
             distill_run(settings, run_dir, config["data_root"], config["data_mirror"],
                         log_every=budget["log_every"], progress=not args.no_progress,
-                        checkpoint_every=budget["checkpoint_every"])
+                        checkpoint_every=budget["checkpoint_every"],
+                        log_test_images=budget["log_test_images"],
+                        selection_images=budget["selection_images"])
         elif args.command == "evaluate":
             config = load_config(args.config, overrides)
             # draws of random real images: as the budget the set was distilled with says

@@ -158,6 +158,9 @@ class DistillResult:
     wall_time_s: float = 0.0
     circuit_evaluations: int = 0
     iteration_s: list[float] = field(default_factory=list)  # outer step times, no logging
+    # The set of the log point with the highest selection-subset accuracy (the first such):
+    # {"iteration", "selection_acc", "test_acc", "images", "raw_lrs", "lrs"}.
+    best: dict | None = None
 
     @property
     def lrs(self) -> torch.Tensor:
@@ -176,13 +179,43 @@ def init_synthetic(settings: RunSettings, generator: torch.Generator, dtype: tor
     return images, labels, raw_lrs
 
 
-def monitor_batch(data: ImageData, settings: RunSettings, dtype: torch.dtype):
-    """The test images the progress log measures: a fixed random subset (the same for every
-    run; the JPEG copy of CIFAR-10 is stored sorted by class, so no prefix will do)."""
-    n = min(settings.distill.batch_size, len(data.test_labels))
-    idx = torch.randperm(len(data.test_labels), generator=generator(0, "monitor-test-batch"))[:n]
-    idx = idx.to(data.test_labels.device)
-    return normalize(data.test_images[idx], settings.dataset, dtype), data.test_labels[idx]
+def fixed_subset(images: torch.Tensor, labels: torch.Tensor, size: int | None, stream: str,
+                 spec, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """`size` images (all for None) drawn at random by a named stream that is the same for
+    every run, normalised (the JPEG copy of CIFAR-10 is stored sorted by class, so no prefix
+    will do)."""
+    n = len(labels) if size is None else min(size, len(labels))
+    idx = torch.randperm(len(labels), generator=generator(0, stream))[:n].to(labels.device)
+    return normalize(images[idx], spec, dtype), labels[idx]
+
+
+@dataclass
+class ProgressProbe:
+    """What a log point measures, each after the T learned steps from theta0: the monitor
+    batch (batch_size test images), `test_images` test images (all by default) and the
+    selection subset: fixed training images, without augmentation, that the best set of a
+    run is chosen by. The evaluated network trains only on the distilled images, so
+    training images are fair for choosing, and the test images stay unseen."""
+
+    test_batch: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+    selection: tuple[torch.Tensor, torch.Tensor]
+
+    @classmethod
+    def build(cls, data: ImageData, settings: RunSettings, dtype: torch.dtype,
+              test_images: int | None, selection_images: int) -> "ProgressProbe":
+        spec = settings.dataset
+        test = (data.test_images, data.test_labels)
+        return cls(fixed_subset(*test, settings.distill.batch_size, "monitor-test-batch",
+                                spec, dtype),
+                   fixed_subset(*test, test_images, "log-test-images", spec, dtype),
+                   fixed_subset(data.train_images, data.train_labels, selection_images,
+                                "selection-subset", spec, dtype))
+
+    def measure(self, net: nn.Module, params: Params) -> dict[str, float]:
+        return {"test_batch_acc": accuracy(net, params, *self.test_batch),
+                "test_acc": accuracy(net, params, *self.test),
+                "selection_acc": accuracy(net, params, *self.selection)}
 
 
 def resume_state(checkpointing: Checkpointing | None, identity: dict) -> dict | None:
@@ -200,10 +233,14 @@ def resume_state(checkpointing: Checkpointing | None, identity: dict) -> dict | 
 
 def distill(settings: RunSettings, data: ImageData, iterations: int | None = None,
             log_every: int = 100, progress: bool = True,
-            checkpointing: Checkpointing | None = None) -> DistillResult:
+            checkpointing: Checkpointing | None = None, log_test_images: int | None = None,
+            selection_images: int = 10_000) -> DistillResult:
     """Run the distillation of one dataset x model x seed. `iterations` overrides the budget
     (benchmarks); by default it is epochs x ceil(N_train / batch_size). Every `log_every`
-    iterations the history gets the outer loss, the monitor batch's accuracy and the lrs.
+    iterations the history gets the outer loss, the lrs and the accuracies of the current
+    set (ProgressProbe: monitor batch, `log_test_images` test images, `selection_images`
+    training images); the set with the best selection accuracy is kept as `result.best`.
+    None of this touches the random streams: the final set does not depend on it.
 
     With `checkpointing`, the full state (images, step sizes, optimiser, scheduler, the real
     batches' RNG and position, history) is saved between iterations, and a run started again
@@ -229,7 +266,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     optimizer = torch.optim.Adam([images, raw_lrs], lr=d.outer_lr, betas=d.outer_betas)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, decay_every, gamma=d.decay_factor)
 
-    test_batch, test_labels = monitor_batch(data, settings, dtype)
+    probe = ProgressProbe.build(data, settings, dtype, log_test_images, selection_images)
     per_sample = circuits_per_sample(net)
     result = DistillResult(images, labels, raw_lrs, iterations)
     last_finite, losses, first, elapsed_before = None, [], 1, 0.0
@@ -247,6 +284,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
         result.history, losses = state["history"], state["losses"]
         result.circuit_evaluations = state["circuit_evaluations"]
         result.iteration_s = state["iteration_s"]
+        result.best = state.get("best")
         last_finite, elapsed_before = state["last_finite"], state["elapsed_s"]
         first = state["iteration"] + 1
         log.info("resuming from the checkpoint of iteration %d of %d (%s)", state["iteration"],
@@ -261,7 +299,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
             "batches": batches.state_dict(), "history": result.history, "losses": losses,
             "last_finite": last_finite, "circuit_evaluations": result.circuit_evaluations,
-            "iteration_s": result.iteration_s,
+            "iteration_s": result.iteration_s, "best": result.best,
             "elapsed_s": elapsed_before + time.perf_counter() - start})
 
     bar = tqdm(range(first, iterations + 1), desc=f"distill {settings.dataset.name} "
@@ -292,16 +330,21 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
                                  inner_schedule(images.detach(), labels,
                                                 step_sizes(raw_lrs.detach()), d.distill_epochs),
                                  create_graph=False)
-            batch_acc = accuracy(net, {**params, **constants}, test_batch, test_labels)
-            record = {"iteration": it, "outer_loss": sum(losses) / len(losses),
-                      "test_batch_acc": batch_acc,
+            accs = probe.measure(net, {**params, **constants})
+            if result.best is None or accs["selection_acc"] > result.best["selection_acc"]:
+                result.best = {"iteration": it, "selection_acc": accs["selection_acc"],
+                               "test_acc": accs["test_acc"],
+                               "images": images.detach().cpu().clone(),
+                               "raw_lrs": raw_lrs.detach().cpu().clone(),
+                               "lrs": step_sizes(raw_lrs.detach()).cpu().clone()}
+            record = {"iteration": it, "outer_loss": sum(losses) / len(losses), **accs,
                       "lrs": step_sizes(raw_lrs.detach()).tolist(),
                       "outer_lr": scheduler.get_last_lr()[0],
                       "elapsed_s": elapsed_before + time.perf_counter() - start}
             result.history.append(record)
             losses = []
             msg = (f"iter {it}/{iterations} outer loss {record['outer_loss']:.4f} "
-                   f"test-batch acc {batch_acc:.1f}% lrs "
+                   f"test {accs['test_acc']:.2f}% selection {accs['selection_acc']:.2f}% lrs "
                    + " ".join(f"{lr:.4f}" for lr in record["lrs"][:6])
                    + (" ..." if len(record["lrs"]) > 6 else ""))
             log.info(msg)

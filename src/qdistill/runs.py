@@ -54,7 +54,8 @@ def stop_on_sigterm(checkpointing: Checkpointing):
 
 def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Path,
                 data_mirror: str | Path | None = None, log_every: int = 100,
-                progress: bool = True, checkpoint_every: int = 0) -> Path:
+                progress: bool = True, checkpoint_every: int = 0,
+                log_test_images: int | None = None, selection_images: int = 10_000) -> Path:
     """Distill one dataset x model x seed into out_dir/distilled.pt (+ distill_log.json).
     Outputs of an earlier run in out_dir are removed first: none may outlive a new run.
 
@@ -71,7 +72,8 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
     checkpointing = Checkpointing(out_dir / CHECKPOINT, checkpoint_every)
     with stop_on_sigterm(checkpointing):
         result = distill(settings, data, log_every=log_every, progress=progress,
-                         checkpointing=checkpointing)
+                         checkpointing=checkpointing, log_test_images=log_test_images,
+                         selection_images=selection_images)
     # The log first: distilled.pt is the output that marks a run as finished.
     write_json(out_dir / DISTILL_LOG, {
         "iterations": result.iterations,
@@ -79,6 +81,8 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
         "s_per_iteration": result.wall_time_s / result.iterations,
         "circuit_evaluations": result.circuit_evaluations,
         "final_outer_loss": result.history[-1]["outer_loss"] if result.history else None,
+        "best_iteration": result.best["iteration"] if result.best else None,
+        "best_selection_acc": result.best["selection_acc"] if result.best else None,
         "history": result.history,
         "threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
