@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DATA_MIRROR ?= $(wildcard ../shared/datasets)
 BUDGET ?= quick
 
-.PHONY: setup reproduce test bench bench-extensions clean-venv
+.PHONY: setup reproduce paper-tables test bench bench-extensions clean-venv
 
 setup: $(STAMP)
 
@@ -27,6 +27,17 @@ SNAKEMAKE_CONFIG = budget=$(BUDGET) $(if $(DATA_MIRROR),data_mirror=$(DATA_MIRRO
 reproduce: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores all --config $(SNAKEMAKE_CONFIG)
 	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/report.html --config $(SNAKEMAKE_CONFIG)
+
+# Table I, the figures and the report at the paper budget from the runs shipped in
+# published/paper (no distillation: only evaluation, tables and figures run), into
+# results/shipped-paper.
+SHIPPED_CONFIG = budget=paper shipped_runs=True results=results/shipped-paper \
+	$(if $(DATA_MIRROR),data_mirror=$(DATA_MIRROR))
+paper-tables: $(STAMP)
+	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores all --config $(SHIPPED_CONFIG)
+	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/shipped-paper/report.html \
+		--config $(SHIPPED_CONFIG)
+	cat results/shipped-paper/tables/table1.md
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) $(BIN)/python -m pytest

@@ -1,12 +1,27 @@
 # Names and input functions shared by the rules. Which runs exist: datasets x models x
-# seeds of config.yaml (seeds from the chosen budget).
+# seeds of config.yaml (seeds from the chosen budget), or with shipped_runs the runs of the
+# budget shipped in published/ (README "Shipped runs"), never distilled again.
 
 BUDGET = config["budgets"][config["budget"]]
-DATASETS = config["datasets"]
 MODELS = config["models"]
 SEEDS = BUDGET["seeds"]
 DATA_ROOT = config["data_root"]
-RUN = "results/runs/{dataset}/{model}/seed{seed}"
+RESULTS = config["results"]
+RUN = f"{RESULTS}/runs/{{dataset}}/{{model}}/seed{{seed}}"
+SHIPPED_RUNS = config["shipped_runs"]
+SHIPPED = os.path.join(workflow.basedir, "published", config["budget"])
+
+if SHIPPED_RUNS:
+    RUNS = [r for r in shipped_runs(os.path.dirname(SHIPPED), config["budget"])
+            if r["dataset"] in config["datasets"] and r["model"] in MODELS]
+    DATASETS = [d for d in config["datasets"] if any(r["dataset"] == d for r in RUNS)]
+    if not RUNS:
+        raise WorkflowError(f"shipped_runs: no run of {MODELS} on {config['datasets']} is "
+                            f"shipped in {SHIPPED}; ship some (README 'Shipped runs') or "
+                            "set shipped_runs to false.")
+else:
+    DATASETS = config["datasets"]
+    RUNS = [{"dataset": d, "model": m, "seed": s} for d in DATASETS for m in MODELS for s in SEEDS]
 
 
 wildcard_constraints:
@@ -15,8 +30,8 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-def all_runs(filename):
-    return expand(f"{RUN}/{filename}", dataset=DATASETS, model=MODELS, seed=SEEDS)
+def all_runs(filename, models=MODELS):
+    return [f"{RUN}/{filename}".format(**r) for r in RUNS if r["model"] in models]
 
 
 QUANTUM_MODELS = [m for m in MODELS if config["model_variants"][m]["kind"] == "quantum"]
@@ -30,11 +45,31 @@ COST_MODELS = [m for m in config["cost"]["models"] if m in MODELS]
 
 
 def quantum_runs(filename):
-    return expand(f"{RUN}/{filename}", dataset=DATASETS, model=QUANTUM_MODELS, seed=SEEDS)
+    return all_runs(filename, QUANTUM_MODELS)
+
+
+BASELINE = f"{RESULTS}/baselines/{{dataset}}/seed{{seed}}.json"
+SHIPPED_BASELINE = f"{SHIPPED}/baselines/{{dataset}}/seed{{seed}}.json"
 
 
 def all_baselines():
-    return expand("results/baselines/{dataset}/seed{seed}.json", dataset=DATASETS, seed=SEEDS)
+    """The full-data ceilings; with shipped_runs, those shipped."""
+    ceilings = expand(BASELINE, dataset=DATASETS, seed=SEEDS)
+    if SHIPPED_RUNS:
+        shipped = expand(SHIPPED_BASELINE, dataset=DATASETS, seed=SEEDS)
+        ceilings = [c for c, s in zip(ceilings, shipped) if os.path.exists(s)]
+    return ceilings
+
+
+def grid_runs():
+    """The run whose distilled images get a figure, per dataset and model: the first seed
+    (Table I's and the extension models'; with shipped_runs, the first shipped seed)."""
+    if SHIPPED_RUNS:
+        first = {}
+        for r in RUNS:
+            first.setdefault((r["dataset"], r["model"]), r)
+        return list(first.values())
+    return [{"dataset": d, "model": m, "seed": SEEDS[0]} for d in DATASETS for m in GRID_MODELS]
 
 
 def manifest(wildcards):

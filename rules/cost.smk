@@ -7,7 +7,7 @@ rule full_data:
     input:
         manifest=manifest,
     output:
-        "results/cost/{dataset}/{model}/seed{seed}/full_data.json",
+        f"{RESULTS}/cost/{{dataset}}/{{model}}/seed{{seed}}/full_data.json",
     params:
         settings=settings_of_run,
         epochs=BUDGET["baseline_epochs"],
@@ -17,9 +17,9 @@ rule full_data:
         root=lambda wildcards, input: os.path.dirname(input.manifest),
         mirror=config["data_mirror"] or "",
     log:
-        "results/logs/full_data/{dataset}/{model}/seed{seed}.log",
+        f"{RESULTS}/logs/full_data/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/full_data/{dataset}/{model}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/full_data/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1
@@ -44,9 +44,9 @@ rule shots:
         mirror=config["data_mirror"] or "",
         device=config["device"],
     log:
-        f"results/logs/shots/{{dataset}}/{{model}}/seed{{seed}}.log",
+        f"{RESULTS}/logs/shots/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/shots/{dataset}/{model}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/shots/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1
@@ -62,7 +62,7 @@ rule cost:
     input:
         metrics=quantum_runs("metrics.json"),
         shots=quantum_runs("shots.json"),
-        full_data=expand("results/cost/{dataset}/{model}/seed{seed}/full_data.json",
+        full_data=expand(f"{RESULTS}/cost/{{dataset}}/{{model}}/seed{{seed}}/full_data.json",
                          dataset=DATASETS, model=COST_MODELS, seed=SEEDS),
         code=os.path.join(workflow.basedir, "scripts", "cost.py"),
     output:
@@ -84,9 +84,9 @@ rule cost:
         datasets=DATASETS,
         shots=config["cost"]["shots"],
     log:
-        "results/logs/cost.log",
+        f"{RESULTS}/logs/cost.log",
     benchmark:
-        "results/benchmarks/cost.tsv"
+        f"{RESULTS}/benchmarks/cost.tsv"
     conda:
         "../envs/report.yaml"
     threads: 1

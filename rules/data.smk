@@ -7,9 +7,9 @@ rule download:
         root=lambda wildcards, output: os.path.dirname(output.manifest),
         mirror=config["data_mirror"] or "",
     log:
-        "results/logs/download/{dataset}.log",
+        f"{RESULTS}/logs/download/{{dataset}}.log",
     benchmark:
-        "results/benchmarks/download/{dataset}.tsv"
+        f"{RESULTS}/benchmarks/download/{{dataset}}.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

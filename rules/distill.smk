@@ -10,9 +10,9 @@ rule distill:
         root=lambda wildcards, input: os.path.dirname(input.manifest),
         mirror=config["data_mirror"] or "",
     log:
-        f"results/logs/distill/{{dataset}}/{{model}}/seed{{seed}}.log",
+        f"{RESULTS}/logs/distill/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/distill/{dataset}/{model}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/distill/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1
@@ -28,7 +28,7 @@ rule baseline:
     input:
         manifest=manifest,
     output:
-        "results/baselines/{dataset}/seed{seed}.json",
+        f"{RESULTS}/baselines/{{dataset}}/seed{{seed}}.json",
     params:
         settings=settings_of_baseline,
         epochs=BUDGET["baseline_epochs"],
@@ -37,9 +37,9 @@ rule baseline:
         root=lambda wildcards, input: os.path.dirname(input.manifest),
         mirror=config["data_mirror"] or "",
     log:
-        "results/logs/baseline/{dataset}/seed{seed}.log",
+        f"{RESULTS}/logs/baseline/{{dataset}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/baseline/{dataset}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/baseline/{{dataset}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

@@ -16,9 +16,9 @@ rule evaluate:
         # 2: settings, quantum_parameters, executions_per_sample.
         metrics_format=2,
     log:
-        f"results/logs/evaluate/{{dataset}}/{{model}}/seed{{seed}}.log",
+        f"{RESULTS}/logs/evaluate/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/evaluate/{dataset}/{model}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

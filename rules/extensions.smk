@@ -39,9 +39,9 @@ rule extensions:
         compared=COMPARED_MODELS,
         variants=config["model_variants"],
     log:
-        "results/logs/extensions.log",
+        f"{RESULTS}/logs/extensions.log",
     benchmark:
-        "results/benchmarks/extensions.tsv"
+        f"{RESULTS}/benchmarks/extensions.tsv"
     conda:
         "../envs/report.yaml"
     threads: 1

@@ -1,6 +1,6 @@
-TABLES = "results/tables"
-FIGURES = "results/figures"
-FIRST_SEED = SEEDS[0]
+TABLES = f"{RESULTS}/tables"
+FIGURES = f"{RESULTS}/figures"
+GRID_RUNS = grid_runs()
 
 
 rule table:
@@ -18,11 +18,14 @@ rule table:
     params:
         datasets=DATASETS,
         models=MODELS,
+        seeds=SEEDS,
+        # shipped runs may leave cells empty; they are listed, not an error
+        allow_missing=SHIPPED_RUNS,
         variants=config["model_variants"],
     log:
-        "results/logs/table.log",
+        f"{RESULTS}/logs/table.log",
     benchmark:
-        "results/benchmarks/table.tsv"
+        f"{RESULTS}/benchmarks/table.tsv"
     conda:
         "../envs/report.yaml"
     threads: 1
@@ -37,18 +40,15 @@ rule figures:
     """Distilled images, accuracy per model (every seed, paper marked), progress curves."""
     input:
         metrics=all_runs("metrics.json"),
-        distilled=expand(f"{RUN}/distilled.pt", dataset=DATASETS, model=GRID_MODELS,
-                         seed=FIRST_SEED),
+        distilled=[f"{RUN}/distilled.pt".format(**r) for r in GRID_RUNS],
         code=os.path.join(workflow.basedir, "scripts", "figures.py"),
     output:
         grids=report(
-            expand(f"{FIGURES}/distilled_{{dataset}}_{{model}}.png", dataset=DATASETS,
-                   model=GRID_MODELS),
+            [f"{FIGURES}/distilled_{r['dataset']}_{r['model']}.png" for r in GRID_RUNS],
             caption="captions/distilled.rst",
             category="Distilled images",
         ),
-        grids_pdf=expand(f"{FIGURES}/distilled_{{dataset}}_{{model}}.pdf", dataset=DATASETS,
-                         model=GRID_MODELS),
+        grids_pdf=[f"{FIGURES}/distilled_{r['dataset']}_{r['model']}.pdf" for r in GRID_RUNS],
         accuracy=report(
             expand(f"{FIGURES}/accuracy_{{dataset}}.png", dataset=DATASETS),
             caption="captions/accuracy.rst",
@@ -61,15 +61,20 @@ rule figures:
             category="Distillation progress",
         ),
         curves_pdf=expand(f"{FIGURES}/curves_{{dataset}}.pdf", dataset=DATASETS),
+        progress=report(
+            expand(f"{FIGURES}/progress_{{dataset}}.png", dataset=DATASETS),
+            caption="captions/progress.rst",
+            category="Distillation progress",
+        ),
+        progress_pdf=expand(f"{FIGURES}/progress_{{dataset}}.pdf", dataset=DATASETS),
     params:
         datasets=DATASETS,
         models=MODELS,
-        grid_models=GRID_MODELS,
-        seed=FIRST_SEED,
+        grid_runs=GRID_RUNS,
     log:
-        "results/logs/figures.log",
+        f"{RESULTS}/logs/figures.log",
     benchmark:
-        "results/benchmarks/figures.tsv"
+        f"{RESULTS}/benchmarks/figures.tsv"
     conda:
         "../envs/report.yaml"
     threads: 1

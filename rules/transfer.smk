@@ -17,9 +17,9 @@ rule transfer:
         mirror=config["data_mirror"] or "",
         device=config["device"],
     log:
-        f"results/logs/transfer/{{dataset}}/{{model}}/seed{{seed}}.log",
+        f"{RESULTS}/logs/transfer/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/transfer/{dataset}/{model}/seed{seed}.tsv"
+        f"{RESULTS}/benchmarks/transfer/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1
@@ -38,22 +38,22 @@ rule transfer_table:
                         seed=SEEDS),
         code=os.path.join(workflow.basedir, "scripts", "transfer_table.py"),
     output:
-        csv=report("results/tables/transfer.csv", caption="captions/transfer.rst",
+        csv=report(f"{RESULTS}/tables/transfer.csv", caption="captions/transfer.rst",
                    category="Extensions"),
-        md="results/tables/transfer.md",
-        tex="results/tables/transfer.tex",
+        md=f"{RESULTS}/tables/transfer.md",
+        tex=f"{RESULTS}/tables/transfer.tex",
         figures=report(
-            expand("results/figures/transfer_{dataset}.png", dataset=DATASETS),
+            expand(f"{RESULTS}/figures/transfer_{{dataset}}.png", dataset=DATASETS),
             caption="captions/transfer_figure.rst",
             category="Extensions",
         ),
-        figures_pdf=expand("results/figures/transfer_{dataset}.pdf", dataset=DATASETS),
+        figures_pdf=expand(f"{RESULTS}/figures/transfer_{{dataset}}.pdf", dataset=DATASETS),
     params:
         datasets=DATASETS,
     log:
-        "results/logs/transfer_table.log",
+        f"{RESULTS}/logs/transfer_table.log",
     benchmark:
-        "results/benchmarks/transfer_table.tsv"
+        f"{RESULTS}/benchmarks/transfer_table.tsv"
     conda:
         "../envs/report.yaml"
     threads: 1

@@ -7,20 +7,21 @@ from qdistill.logs import start_job
 from qdistill.tables import DATASET_TITLES, runs_frame
 
 start_job(snakemake.log[0], snakemake.threads)
-datasets, models, seed = snakemake.params.datasets, snakemake.params.models, snakemake.params.seed
+datasets, models = snakemake.params.datasets, snakemake.params.models
 classes = {"mnist": [str(d) for d in range(10)], "cifar10": list(CIFAR10_CLASSES)}
 metrics = [read_json(p) for p in snakemake.input.metrics]
 runs, history = runs_frame(metrics), figures.history_frame(metrics)
 
-grids = iter(zip(snakemake.input.distilled, snakemake.output.grids, snakemake.output.grids_pdf))
-for dataset in datasets:
-    for model in snakemake.params.grid_models:  # the inputs' and outputs' order
-        distilled_path, png, pdf = next(grids)
-        title = f"{DATASET_TITLES[dataset]}, {model}, seed {seed}"
-        figures.save(figures.image_grid(load_distilled(distilled_path), classes[dataset], title),
-                     png, pdf)
+grids = zip(snakemake.params.grid_runs, snakemake.input.distilled, snakemake.output.grids,
+            snakemake.output.grids_pdf)
+for run, distilled_path, png, pdf in grids:
+    title = f"{DATASET_TITLES[run['dataset']]}, {run['model']}, seed {run['seed']}"
+    figures.save(figures.image_grid(load_distilled(distilled_path), classes[run["dataset"]],
+                                    title), png, pdf)
 for i, dataset in enumerate(datasets):
     figures.save(figures.accuracy_plot(runs, dataset, models),
                  snakemake.output.accuracy[i], snakemake.output.accuracy_pdf[i])
     figures.save(figures.curves_plot(history, dataset, models),
                  snakemake.output.curves[i], snakemake.output.curves_pdf[i])
+    figures.save(figures.progress_plot(history, dataset, models),
+                 snakemake.output.progress[i], snakemake.output.progress_pdf[i])

@@ -7,8 +7,9 @@ from qdistill.tables import baseline_frame, runs_frame, table1, write_table1
 start_job(snakemake.log[0], snakemake.threads)
 runs = runs_frame([read_json(p) for p in snakemake.input.metrics])
 baselines = baseline_frame([read_json(p) for p in snakemake.input.baselines])
-table = table1(runs, snakemake.params.datasets, snakemake.params.models,
-               snakemake.params.variants)
+params = snakemake.params
+table = table1(runs, params.datasets, params.models, params.variants, params.seeds,
+               params.allow_missing)
 write_table1(table, baselines, snakemake.output.csv, snakemake.output.md, snakemake.output.tex)
 runs.to_csv(snakemake.output.runs, index=False, float_format="%.4g")
 baselines.to_csv(snakemake.output.baselines, index=False, float_format="%.2f")

@@ -140,7 +140,7 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
     figures = workdir / "results/figures"
     expected = [f"distilled_{d}_{m}" for d in CONFIG["datasets"]
                 for m in CONFIG["models"] + EXTENSIONS["models"]]
-    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "cost", "shots",
+    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "progress", "cost", "shots",
                                             "extensions", "transfer")
                  for d in CONFIG["datasets"]]
     for name in expected:

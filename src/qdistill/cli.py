@@ -1,5 +1,7 @@
-"""Command line: `python -m qdistill distill ...`, `python -m qdistill evaluate DIR` and
-`python -m qdistill transfer DIR` (the distilled set from other initialisations).
+"""Command line: `python -m qdistill distill ...`, `python -m qdistill evaluate DIR`,
+`python -m qdistill transfer DIR` (the distilled set from other initialisations) and
+`python -m qdistill publish DIR` (ship a finished run, or carry an unfinished one, into
+published/).
 
 Settings come from config.yaml (the same file the workflow reads); flags override its
 top-level keys.
@@ -14,11 +16,12 @@ from pathlib import Path
 
 import torch
 
-from .artifacts import DISTILLED, ArtifactError, load_distilled
+from .artifacts import DISTILL_LOG, DISTILLED, ArtifactError, load_distilled, read_json
 from .config import ConfigError, budget_settings, load_config, run_settings
-from .data import DataError
+from .data import DataError, load_dataset
 from .distill import DistillationDiverged, RunInterrupted
 from .logs import setup_logging
+from .published import PUBLISHED_ROOT, carry, publish
 from .quantum import EmbeddingError
 from .runs import distill_run, evaluate_run, transfer_run
 
@@ -66,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--first-seed", type=int,
                    help="first other init seed (default: extensions.transfer_first_seed)")
     _add_common(t)
+
+    s = sub.add_parser("publish", help="ship DIR (distilled.pt, distill_log.json, metrics.json) "
+                                       "into published/, or its checkpoint.pt if unfinished")
+    s.add_argument("run_dir", metavar="DIR")
+    s.add_argument("--meta", help="JSON file whose fields go into provenance.json over the "
+                                  "distill log's (command, source_commit, wall_time_s, ...)")
+    s.add_argument("--root", default=str(PUBLISHED_ROOT),
+                   help="where shipped runs live (default: the repository's published/)")
+    _add_common(s)
     return parser
 
 
@@ -105,6 +117,20 @@ def main(argv: list[str] | None = None) -> int:
             setup_logging(args.log or run_dir / "evaluate.log")
             evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"],
                          random_real_draws=draws)
+        elif args.command == "publish":
+            config = load_config(args.config, overrides)
+            setup_logging(args.log)
+            extra = read_json(args.meta) if args.meta else {}
+            if not (run_dir / DISTILLED).exists():
+                log.info("%s is unfinished: carried to %s", run_dir,
+                         carry(run_dir, args.root, extra))
+                return 0
+            data_md5 = read_json(run_dir / DISTILL_LOG).get("data_md5")
+            if data_md5 is None:  # a log written before it recorded the data's md5
+                dataset = load_distilled(run_dir / DISTILLED)["settings"]["dataset"]["name"]
+                data_md5 = load_dataset(dataset, config["data_root"],
+                                        config["data_mirror"]).content_md5()
+            log.info("shipped to %s", publish(run_dir, args.root, data_md5, extra))
         else:
             config = load_config(args.config, overrides)
             inits = args.inits or budget_of_run(config, run_dir)["transfer_inits"]

@@ -11,6 +11,7 @@ The source used is recorded in `ImageData.source` and from there in every result
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import math
@@ -53,6 +54,14 @@ class ImageData:
     test_labels: torch.Tensor
     classes: tuple[str, ...]
     source: str  # SOURCE_OFFICIAL or SOURCE_JPEG
+
+    def content_md5(self) -> str:
+        """md5 of the decoded images and labels (train, then test): the same for the same
+        data whatever files it was read from."""
+        digest = hashlib.md5()
+        for t in (self.train_images, self.train_labels, self.test_images, self.test_labels):
+            digest.update(t.cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
 
     def to(self, device: torch.device | str) -> "ImageData":
         move = lambda t: t.to(device)  # noqa: E731

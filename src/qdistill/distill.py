@@ -156,6 +156,7 @@ class DistillResult:
     iterations: int
     history: list[dict] = field(default_factory=list)
     wall_time_s: float = 0.0
+    cpu_time_s: float = 0.0  # this process's CPU time (all threads), resumed parts included
     circuit_evaluations: int = 0
     iteration_s: list[float] = field(default_factory=list)  # outer step times, no logging
     # The set of the log point with the highest selection-subset accuracy (the first such):
@@ -269,7 +270,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     probe = ProgressProbe.build(data, settings, dtype, log_test_images, selection_images)
     per_sample = circuits_per_sample(net)
     result = DistillResult(images, labels, raw_lrs, iterations)
-    last_finite, losses, first, elapsed_before = None, [], 1, 0.0
+    last_finite, losses, first, elapsed_before, cpu_before = None, [], 1, 0.0, 0.0
     # What must match to resume: the run, and what computes it (code, torch, device).
     identity = {"settings": settings.to_dict(), "iterations": iterations,
                 "qdistill": __version__, "torch": str(torch.__version__), "device": str(device)}
@@ -286,11 +287,12 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
         result.iteration_s = state["iteration_s"]
         result.best = state.get("best")
         last_finite, elapsed_before = state["last_finite"], state["elapsed_s"]
+        cpu_before = state.get("cpu_s", 0.0)
         first = state["iteration"] + 1
         log.info("resuming from the checkpoint of iteration %d of %d (%s)", state["iteration"],
                  iterations, checkpointing.path)
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
 
     def checkpoint(it: int) -> None:
         save_checkpoint(checkpointing.path, {
@@ -300,7 +302,8 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
             "batches": batches.state_dict(), "history": result.history, "losses": losses,
             "last_finite": last_finite, "circuit_evaluations": result.circuit_evaluations,
             "iteration_s": result.iteration_s, "best": result.best,
-            "elapsed_s": elapsed_before + time.perf_counter() - start})
+            "elapsed_s": elapsed_before + time.perf_counter() - start,
+            "cpu_s": cpu_before + time.process_time() - cpu_start})
 
     bar = tqdm(range(first, iterations + 1), desc=f"distill {settings.dataset.name} "
                f"{settings.model.model_id} seed{settings.seed}", disable=not progress,
@@ -358,5 +361,6 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
             if checkpointing.every and it % checkpointing.every == 0:
                 checkpoint(it)
     result.wall_time_s = elapsed_before + time.perf_counter() - start
+    result.cpu_time_s = cpu_before + time.process_time() - cpu_start
     result.images, result.raw_lrs = images.detach(), raw_lrs.detach()
     return result

@@ -111,6 +111,21 @@ class DistilledSet:
                                                     self.lrs, epochs, *test))
         return {"test_acc": distilled_acc, "random_real_accs": random_accs, "init_acc": init_acc}
 
+    def best_set_accuracy(self, net, theta0, constants, best: dict[str, Any] | None
+                          ) -> dict[str, Any] | None:
+        """The test accuracy of the run's kept best set (the log point with the highest
+        accuracy on the selection subset of training images; never chosen by test
+        accuracy), with where it was found; None for a set distilled without one."""
+        if best is None:
+            return None
+        test = (self.test_images, self.data.test_labels)
+        acc = accuracy_after_steps(net, theta0, constants,
+                                   best["images"].to(self.device, self.dtype), self.labels,
+                                   best["lrs"].to(self.device, self.dtype),
+                                   self.settings.distill.distill_epochs, *test)
+        return {"test_acc": acc, "iteration": best["iteration"],
+                "selection_acc": best["selection_acc"], "learned_lrs": best["lrs"].tolist()}
+
 
 def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
              random_real_draws: int = 5) -> dict[str, Any]:
@@ -133,6 +148,7 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
         "random_real_acc_std": statistics.stdev(random_accs) if len(random_accs) > 1 else None,
         "random_real_accs": random_accs,
         "init_acc": accs["init_acc"],
+        "best": run.best_set_accuracy(net, theta0, constants, distilled.get("best")),
         "learned_lrs": lrs.tolist(),
         "n_test_images": int(len(run.data.test_labels)),
         "evaluate_wall_time_s": time.perf_counter() - start,

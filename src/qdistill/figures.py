@@ -102,6 +102,44 @@ def curves_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt.F
     return fig
 
 
+def progress_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt.Figure:
+    """Test accuracy of the current set against outer iterations, one panel per model, one
+    line per seed, the paper's value as a dashed line: the swings and the plateau as they
+    are. The set chosen by the selection subset is marked (star). Logs without full-test
+    accuracy show the monitor batch's."""
+    sel = history[history.dataset == dataset]
+    shown = [m for m in models if m in set(sel.model)]
+    cols = min(4, max(1, len(shown)))
+    rows = -(-len(shown) // cols) if shown else 1
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.5 * rows), squeeze=False,
+                             sharex=True, sharey=True, layout="constrained")
+    paper = paper_numbers().set_index(["dataset", "model"])
+    palette = sns.color_palette("tab10")
+    for ax, model in zip(axes.flat, shown):
+        runs = sel[sel.model == model]
+        for i, (seed, run) in enumerate(runs.groupby("seed")):
+            column = "test_acc" if run.get("test_acc", pd.Series(dtype=float)).notna().all() \
+                else "test_batch_acc"
+            ax.plot(run.iteration, run[column], color=palette[i % 10], linewidth=0.8,
+                    label=f"seed {seed}" + ("" if column == "test_acc" else " (test batch)"))
+            if "selection_acc" in run and run.selection_acc.notna().any():
+                best = run.loc[run.selection_acc.idxmax()]  # first of equals, as distill keeps
+                ax.plot(best.iteration, best[column], marker="*", markersize=9,
+                        color=palette[i % 10], markeredgecolor="black", linestyle="none")
+        if (dataset, model) in paper.index:
+            ax.axhline(paper.paper_acc[(dataset, model)], color="#cb181d", linestyle="--",
+                       linewidth=1, label="paper")
+        ax.set(title=model, ylim=(0, 100), xlabel="outer iteration",
+               ylabel="test accuracy (%)")
+        ax.legend(fontsize=6, loc="lower right")
+    for ax in list(axes.flat)[len(shown):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: test accuracy of the distilled set "
+                 "during distillation (star: the set chosen by training-subset accuracy)",
+                 fontsize=9)
+    return fig
+
+
 def history_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
     rows = [{"dataset": m["dataset"], "model": m["model"], "seed": m["seed"], **record}
             for m in metrics for record in (m.get("distill") or {}).get("history", [])]

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import platform
 import signal
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,20 @@ def stop_on_sigterm(checkpointing: Checkpointing):
         signal.signal(signal.SIGTERM, previous)
 
 
+def source_commit() -> str | None:
+    """The git commit of the source tree this qdistill runs from, with '+dirty' when its
+    tracked files differ from it; None outside a git checkout."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        git = lambda *args: subprocess.run(["git", "-C", str(root), *args], check=True,  # noqa: E731
+                                           capture_output=True, text=True).stdout.strip()
+        head, changes = git("rev-parse", "HEAD"), git("status", "--porcelain",
+                                                      "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if changes else "")
+
+
 def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Path,
                 data_mirror: str | Path | None = None, log_every: int = 100,
                 progress: bool = True, checkpoint_every: int = 0,
@@ -66,6 +81,7 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
     for name in (DISTILLED, DISTILL_LOG, METRICS):
         (out_dir / name).unlink(missing_ok=True)
     data = load_dataset(settings.dataset.name, data_root, data_mirror)
+    commit = source_commit()  # at the start: the code that computes the run
     log.info("distilling %s / %s / seed %d, budget %s, data %s, backend %s, threads %d",
              settings.dataset.name, settings.model.model_id, settings.seed, settings.budget,
              data.source, settings.qnn_backend, torch.get_num_threads())
@@ -78,6 +94,7 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
     write_json(out_dir / DISTILL_LOG, {
         "iterations": result.iterations,
         "wall_time_s": result.wall_time_s,
+        "cpu_time_s": result.cpu_time_s,
         "s_per_iteration": result.wall_time_s / result.iterations,
         "circuit_evaluations": result.circuit_evaluations,
         "final_outer_loss": result.history[-1]["outer_loss"] if result.history else None,
@@ -87,6 +104,8 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
         "threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
         "qdistill_version": __version__,
+        "source_commit": commit,
+        "data_md5": data.content_md5(),
         "python": platform.python_version(),
     })
     save_distilled(out_dir / DISTILLED, settings, result, data.source)
