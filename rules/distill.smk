@@ -19,6 +19,9 @@ rule distill:
     resources:
         mem_mb=3000,
         runtime=distill_runtime,
+        # `--resources gpu_slots=N`: at most N distillations share the GPU at once (no
+        # limit unless given; on a CPU the slot is never used)
+        gpu_slots=1,
     script:
         "../scripts/distill.py"
 

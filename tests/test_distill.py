@@ -13,6 +13,7 @@ from qdistill.distill import (
     init_synthetic,
     inner_schedule,
     outer_loss,
+    outer_step,
     split_parameters,
     step_sizes,
     train_steps,
@@ -92,10 +93,41 @@ def test_float32_runs_stay_close_to_float64(smoke_config, mnist, model_id):
         assert error < (1e-6 if exact.dim() == 0 else 1e-4)
 
 
-def check_hypergradient(images, raw_lrs, loss):
+@pytest.mark.parametrize("model_id", ["classical", "q-res-herm", "q-res-herm-quanv"])
+def test_chunked_outer_step_is_the_outer_loss_and_its_gradient(smoke_config, mnist, model_id):
+    """outer_step takes the real batch in chunks (here 5 + 5 + 5 + 1 images) and pushes the
+    summed dL/dtheta_T through the inner steps once: the loss and hypergradients of the
+    definition, to float64 rounding, and finite differences agree with it."""
+    settings, net, theta0, constants, images, labels, raw_lrs, loss = tiny_problem(
+        smoke_config, mnist, model_id)
     images.requires_grad_()
     raw_lrs.requires_grad_()
-    g_images, g_lrs = torch.autograd.grad(loss(images, raw_lrs), [images, raw_lrs])
+    whole = loss(images, raw_lrs)
+    expected = torch.autograd.grad(whole, [images, raw_lrs])
+    real_x = normalize(mnist.train_images[::997][:16], settings.dataset, torch.float64)
+    real_y = mnist.train_labels[::997][:16]
+
+    def chunked(images, raw_lrs, backward_into=None):
+        steps = inner_schedule(images, labels, step_sizes(raw_lrs),
+                               settings.distill.distill_epochs)
+        value, backward = outer_step(net, theta0, constants, steps, real_x, real_y, chunk=5)
+        if backward_into:
+            backward(backward_into)
+        return value
+
+    value = chunked(images, raw_lrs, [images, raw_lrs])
+    torch.testing.assert_close(value, whole.detach(), rtol=1e-13, atol=0)
+    for got, want in zip([images.grad, raw_lrs.grad], expected):
+        torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-14)
+    check_hypergradient(images.detach(), raw_lrs.detach(), loss,
+                        gradient=[images.grad.clone(), raw_lrs.grad.clone()])
+
+
+def check_hypergradient(images, raw_lrs, loss, gradient=None):
+    """Finite differences of loss against its autograd gradient (or the one given)."""
+    images.requires_grad_()
+    raw_lrs.requires_grad_()
+    g_images, g_lrs = gradient or torch.autograd.grad(loss(images, raw_lrs), [images, raw_lrs])
     assert g_images.abs().max() > 1e-8 and g_lrs.abs().min() > 1e-8
     eps = 1e-6
     gen = torch.Generator().manual_seed(1)

@@ -14,14 +14,14 @@ from qdistill.distill import DistillationDiverged, distill
 def poisoned_at_iteration_3(monkeypatch):
     """The outer loss turns NaN (or inf) at the third outer iteration."""
     calls = {"n": 0}
-    real_outer_loss = distill_module.outer_loss
+    real_outer_step = distill_module.outer_step
 
     def poison(value):
-        def outer_loss(*args):
+        def outer_step(*args):
             calls["n"] += 1
-            loss = real_outer_loss(*args)
-            return loss * value if calls["n"] == 3 else loss
-        monkeypatch.setattr(distill_module, "outer_loss", outer_loss)
+            loss, backward = real_outer_step(*args)
+            return (loss * value if calls["n"] == 3 else loss), backward
+        monkeypatch.setattr(distill_module, "outer_step", outer_step)
     return poison
 
 

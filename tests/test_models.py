@@ -159,3 +159,39 @@ def test_extensions_share_the_reference_starting_point():
         assert "qnn.angles" in shared and "fc_final.weight" in shared
         for name in shared:
             assert torch.equal(sd[name], ref[name]), (model_id, name)
+
+
+def test_trunk_pools_before_relu_with_the_same_numbers(mnist):
+    """ReLU after the pooling gives bit for bit the values and gradients of LeNet's
+    conv -> ReLU -> pool, first and second order, on real images (whose flat background
+    makes ties in the pooling windows common)."""
+    import torch.nn.functional as F
+    from torch.func import functional_call
+
+    from qdistill.config import DatasetSpec, ModelSpec
+    from qdistill.data import normalize
+
+    spec = DatasetSpec("mnist", 1, 28, 10, (0.1307,), (0.3081,), False)
+    net = make_network(ModelSpec("classical", "classical"), spec, 0)
+    x = normalize(mnist.train_images[:64], spec, torch.float32)
+    params = {name: p.detach().requires_grad_() for name, p in net.named_parameters()}
+
+    def reference(params, x):  # the textbook order
+        out = F.max_pool2d(F.relu(F.conv2d(x, params["trunk.conv1.weight"],
+                                           params["trunk.conv1.bias"], padding=2)), 2)
+        out = F.max_pool2d(F.relu(F.conv2d(out, params["trunk.conv2.weight"],
+                                           params["trunk.conv2.bias"])), 2)
+        out = F.relu(F.linear(out.flatten(1), params["trunk.fc1.weight"],
+                              params["trunk.fc1.bias"]))
+        out = F.relu(F.linear(out, params["fc2.weight"], params["fc2.bias"]))
+        return F.linear(out, params["fc3.weight"], params["fc3.bias"])
+
+    results = []
+    for forward in (reference, lambda p, x: functional_call(net, p, (x,))):
+        logits = forward(params, x)
+        loss = F.cross_entropy(logits, mnist.train_labels[:64])
+        grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
+        hvp = torch.autograd.grad(sum((g * g).sum() for g in grads), list(params.values()))
+        results.append([logits, *grads, *hvp])
+    for ours, theirs in zip(*results):
+        assert torch.equal(ours, theirs)

@@ -23,6 +23,8 @@ from .rng import generator
 
 class LeNetTrunk(nn.Module):
     """C1: conv 5x5 (padding 2 for 28 px) -> ReLU -> pool; C2: conv 5x5 -> ReLU -> pool; F1.
+    ReLU is applied after the pooling: max and ReLU commute exactly (ReLU is monotone), in
+    value and in gradient, and the ReLU then touches a quarter of the values.
 
     With `quanv` (a QuanvolutionLayer), C1 is the quanvolution: 2x2 patches, stride 2, 4
     channels per input channel, at half the image size (its own downsampling, no pool):
@@ -49,8 +51,8 @@ class LeNetTrunk(nn.Module):
         if hasattr(self, "quanv"):
             out = self.quanv(x)
         else:
-            out = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        out = F.max_pool2d(F.relu(self.conv2(out)), 2)
+            out = F.relu(F.max_pool2d(self.conv1(x), 2))
+        out = F.relu(F.max_pool2d(self.conv2(out), 2))
         return F.relu(self.fc1(out.flatten(1)))
 
 
