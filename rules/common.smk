@@ -39,8 +39,9 @@ QUANTUM_MODELS = [m for m in MODELS if config["model_variants"][m]["kind"] == "q
 EXTENSION_MODELS = config["extensions"]["models"]
 EXTENSION_REFERENCE = config["extensions"]["reference"]
 TRANSFER_MODELS = config["extensions"]["transfer_models"]
-# every distilled model gets its image grid: Table I's, then the extensions'
-GRID_MODELS = list(dict.fromkeys([*MODELS, *EXTENSION_MODELS]))
+RANDOM_INIT_MODELS = config["random_init"]["models"]
+# every distilled model gets its image grid: Table I's, the extensions', the random-init ones
+GRID_MODELS = list(dict.fromkeys([*MODELS, *EXTENSION_MODELS, *RANDOM_INIT_MODELS]))
 COST_MODELS = [m for m in config["cost"]["models"] if m in MODELS]
 
 

@@ -83,3 +83,39 @@ rule figures:
         runtime=20,
     script:
         "../scripts/figures.py"
+
+
+rule stability:
+    """Stability of the distillation per model: spread over seeds, volatility of the test
+    accuracy and of the outer loss along the second half of each run."""
+    input:
+        metrics=all_runs("metrics.json"),
+        code=os.path.join(workflow.basedir, "scripts", "stability.py"),
+    output:
+        csv=report(f"{TABLES}/stability.csv", caption="captions/stability.rst",
+                   category="Stability"),
+        runs=f"{TABLES}/stability_runs.csv",
+        md=f"{TABLES}/stability.md",
+        tex=f"{TABLES}/stability.tex",
+        figures=report(
+            expand(f"{FIGURES}/stability_{{dataset}}.png", dataset=DATASETS),
+            caption="captions/stability_figure.rst",
+            category="Stability",
+        ),
+        figures_pdf=expand(f"{FIGURES}/stability_{{dataset}}.pdf", dataset=DATASETS),
+    params:
+        datasets=DATASETS,
+        models=MODELS,
+        variants=config["model_variants"],
+    log:
+        f"{RESULTS}/logs/stability.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/stability.tsv"
+    conda:
+        "../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/stability.py"

@@ -50,6 +50,7 @@ rule transfer_table:
         figures_pdf=expand(f"{RESULTS}/figures/transfer_{{dataset}}.pdf", dataset=DATASETS),
     params:
         datasets=DATASETS,
+        variants=config["model_variants"],
     log:
         f"{RESULTS}/logs/transfer_table.log",
     benchmark:

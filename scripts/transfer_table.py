@@ -12,7 +12,7 @@ from qdistill.transfer import (
 start_job(snakemake.log[0], snakemake.threads)
 output = snakemake.output
 frame = transfer_frame([read_json(p) for p in snakemake.input.transfer])
-summary = transfer_summary(frame)
+summary = transfer_summary(frame, snakemake.params.variants)
 write_transfer_tables(frame, summary, output.csv, output.md, output.tex)
 for dataset, png in zip(snakemake.params.datasets, output.figures):  # in params' order
     transfer_figure(frame, dataset, png)

@@ -21,7 +21,8 @@ RESUME_BUDGET = {"epochs": 0.17, "decay_epochs": 0.05, "decay_factor": 0.5, "out
                  "checkpoint_every": 4, "random_real_draws": 1, "shot_test_images": 50,
                  "baseline_epochs": 0.01, "transfer_inits": 1,
                  "log_test_images": 100, "selection_images": 100}
-CASES = [("mnist", "q-res-herm"), ("cifar10", "classical")]  # CIFAR: augmentation RNG too
+# CIFAR: augmentation RNG too; random init: the stream of fresh initialisations
+CASES = [("mnist", "q-res-herm"), ("cifar10", "classical"), ("mnist", "classical-random")]
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +64,10 @@ def uninterrupted(resume_config, mirror, data_root, tmp_path_factory):
     """distilled.pt bytes of each case, run without interruption."""
     out = {}
     for dataset, model in CASES:
-        run = tmp_path_factory.mktemp("reference") / dataset
+        run = tmp_path_factory.mktemp("reference") / f"{dataset}-{model}"
         run_to_end(distill_command(resume_config, run, dataset, model, mirror, data_root))
         assert not (run / CHECKPOINT).exists(), "a finished run removes its checkpoint"
-        out[dataset] = (run / "distilled.pt").read_bytes()
+        out[(dataset, model)] = (run / "distilled.pt").read_bytes()
     return out
 
 
@@ -84,7 +85,7 @@ def test_fault_sigkill_resumes_to_identical_bytes(dataset, model, resume_config,
     run_to_end(command)
     log = (tmp_path / "distill.log").read_text()
     assert f"resuming from the checkpoint of iteration {killed_at}" in log
-    assert (tmp_path / "distilled.pt").read_bytes() == uninterrupted[dataset]
+    assert (tmp_path / "distilled.pt").read_bytes() == uninterrupted[(dataset, model)]
     assert not (tmp_path / CHECKPOINT).exists()
 
 
@@ -103,7 +104,7 @@ def test_fault_sigterm_checkpoints_then_resumes_to_identical_bytes(
     run_to_end(command)
     assert (f"resuming from the checkpoint of iteration {stopped_at}"
             in (tmp_path / "distill.log").read_text())
-    assert (tmp_path / "distilled.pt").read_bytes() == uninterrupted[dataset]
+    assert (tmp_path / "distilled.pt").read_bytes() == uninterrupted[(dataset, model)]
 
 
 def test_fault_checkpoint_of_other_settings_is_not_resumed(resume_config, mirror, data_root,
@@ -117,7 +118,7 @@ def test_fault_checkpoint_of_other_settings_is_not_resumed(resume_config, mirror
     run_to_end(distill_command(resume_config, tmp_path, "mnist", "q-res-herm", mirror,
                                data_root))
     assert "belongs to other settings" in (tmp_path / "distill.log").read_text()
-    assert (tmp_path / "distilled.pt").read_bytes() == uninterrupted["mnist"]
+    assert (tmp_path / "distilled.pt").read_bytes() == uninterrupted[("mnist", "q-res-herm")]
 
 
 def test_fault_corrupt_checkpoint_is_named_and_nothing_is_written(resume_config, mirror,

@@ -86,7 +86,9 @@ def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, d
                      "transfer_first_seed": 1000}
     extra.write_text(yaml.safe_dump({"budget": "kill", "budgets": {"kill": KILL_BUDGET},
                                      "datasets": ["mnist"], "models": KILL_MODELS,
-                                     "extensions": no_extensions}))
+                                     "extensions": no_extensions,
+                                     "random_init": {"models": [], "n_nets": 1,
+                                                     "distill_steps": 10}}))
     command = [SNAKEMAKE, "--cores", "2", "--configfile", str(extra), "--config",
                f"data_mirror={mirror}", f"data_root={data_root}"]
 

@@ -169,7 +169,7 @@ def test_table_writers_and_figure(tmp_path):
     assert list(written.columns) == FRAME_COLUMNS and len(written) == 9
     assert written.test_acc.tolist() == frame.test_acc.tolist()
     text = " ".join(md.read_text().split())  # without the column padding
-    assert "| MNIST | classical | 2 | 85.0 |" in text and "55.0 ± 12.9" in text and "+30.0" in text
+    assert "| MNIST | classical | fixed | 2 | 85.0 |" in text and "55.0 ± 12.9" in text and "+30.0" in text
     assert "drop = own - other" in text
     latex = tex.read_text()
     assert r"\begin{tabular}" in latex and r"$\pm$" in latex and "tab:transfer" in latex

@@ -14,7 +14,8 @@ from qdistill.tables import TABLE1_COLUMNS, paper_numbers
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 EXTENSIONS = CONFIG["extensions"]
-NO_EXTENSIONS = {"extensions": dict(EXTENSIONS, models=[], transfer_models=[])}
+NO_EXTENSIONS = {"extensions": dict(EXTENSIONS, models=[], transfer_models=[]),
+                 "random_init": dict(CONFIG["random_init"], models=[])}
 
 
 def planned_jobs(output: str) -> dict[str, int]:
@@ -43,9 +44,12 @@ def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
     quantum_runs = runs - len(CONFIG["datasets"]) * len(paper["seeds"])
     extension_runs = 2 * len(EXTENSIONS["models"]) * len(paper["seeds"])
     assert extension_runs == 24  # the reference model's runs are Table I's
+    random_runs = 2 * len(CONFIG["random_init"]["models"]) * len(paper["seeds"])
+    assert random_runs == 12
+    distilled = runs + extension_runs + random_runs
     assert planned_jobs(proc.stdout) == {
-        "download": 2, "distill": runs + extension_runs, "evaluate": runs + extension_runs,
-        "baseline": 2 * len(paper["seeds"]), "table": 1, "figures": 1, "all": 1,
+        "download": 2, "distill": distilled, "evaluate": distilled,
+        "baseline": 2 * len(paper["seeds"]), "table": 1, "figures": 1, "stability": 1, "all": 1,
         "shots": quantum_runs,
         "full_data": 2 * len(CONFIG["cost"]["models"]) * len(paper["seeds"]), "cost": 1,
         "transfer": 2 * len(EXTENSIONS["transfer_models"]) * len(paper["seeds"]),
@@ -80,7 +84,8 @@ def test_an_extension_is_one_config_line(workflow_copy, mirror, tmp_path):
     extra.write_text(yaml.safe_dump({
         "models": ["classical"], "datasets": ["mnist"],
         "extensions": dict(EXTENSIONS, models=["q-res-herm-quanv"],
-                           transfer_models=["classical"])}))
+                           transfer_models=["classical"]),
+        "random_init": NO_EXTENSIONS["random_init"]}))
     proc = snakemake(workflow_copy, "-n", "--configfile", str(extra), "--config",
                      "budget=quick", f"data_mirror={mirror}")
     jobs = planned_jobs(proc.stdout)
@@ -93,7 +98,7 @@ def smoke_run(tmp_path_factory, mirror, data_root):
     """The whole DAG at budget=smoke on real data, then the report."""
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
     config = ["--config", "budget=smoke", f"data_mirror={mirror}", f"data_root={data_root}"]
-    snakemake(workdir, "--cores", "2", *config, timeout=900)
+    snakemake(workdir, "--cores", "2", *config, timeout=1800)
     snakemake(workdir, "--report", "results/report.html", *config)
     return workdir, config
 
@@ -139,9 +144,9 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
     workdir, _ = smoke_run
     figures = workdir / "results/figures"
     expected = [f"distilled_{d}_{m}" for d in CONFIG["datasets"]
-                for m in CONFIG["models"] + EXTENSIONS["models"]]
-    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "progress", "cost", "shots",
-                                            "extensions", "transfer")
+                for m in CONFIG["models"] + EXTENSIONS["models"] + CONFIG["random_init"]["models"]]
+    expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "progress", "stability", "cost",
+                                            "shots", "extensions", "transfer")
                  for d in CONFIG["datasets"]]
     for name in expected:
         for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
@@ -185,7 +190,9 @@ def test_smoke_run_builds_the_extensions_table(smoke_run):
     own = transfer[transfer.own].set_index(["dataset", "model"])
     table1_runs = pd.read_csv(workdir / "results/tables/runs.csv").set_index(["dataset", "model"])
     for key, acc in own.test_acc.items():
-        assert acc == pytest.approx(table1_runs.test_acc[key], abs=0.006)
+        if key[1] in CONFIG["models"]:
+            assert acc == pytest.approx(table1_runs.test_acc[key], abs=0.006)
+    assert set(transfer.model) == set(EXTENSIONS["transfer_models"])
     assert set(transfer[~transfer.own].init_seed) == {1000, 1001}
     md = (workdir / "results/tables/extensions.md").read_text()
     assert "quanvolution front end (open question 1)" in md and "| MNIST" in md

@@ -42,10 +42,13 @@ class ModelSpec:
     frozen_circuit: bool = False  # circuit angles stay at their initial values
     quanv_layers: int = 1
     quanv_trainable: bool = False
+    # Distilled for one fixed initialisation (the paper) or for fresh random ones drawn
+    # every outer iteration (Wang et al.'s unknown_init; config random_init).
+    init: str = "fixed"
 
 
 EXTENSION_FIELDS = ("embedding", "front_end", "frozen_circuit", "quanv_layers",
-                    "quanv_trainable")
+                    "quanv_trainable", "init")
 # The model_variants keys of the extensions, at their values for the paper's model.
 VARIANT_DEFAULTS = {"embedding": "amplitude", "front_end": "convolution", "frozen_circuit": False}
 
@@ -77,6 +80,7 @@ class DistillSettings:
     outer_lr: float
     outer_betas: tuple[float, float]
     batch_size: int
+    n_nets: int = 1  # fresh initialisations per outer iteration (random init only)
 
     @property
     def inner_steps(self) -> int:
@@ -112,6 +116,8 @@ class RunSettings:
         for key in EXTENSION_FIELDS:
             if d["model"][key] == getattr(defaults, key):
                 del d["model"][key]
+        if d["distill"]["n_nets"] == 1:
+            del d["distill"]["n_nets"]
         return d
 
     @classmethod
@@ -186,6 +192,12 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
                 raise ConfigError(f"{source}: key 'extensions.{key}': unknown model id "
                                   f"{model_id!r}; allowed: {', '.join(variants)} (or define "
                                   "it in model_variants).")
+    for model_id in config["random_init"]["models"]:
+        if variants.get(model_id, {}).get("init") != "random":
+            raise ConfigError(f"{source}: key 'random_init.models': {model_id!r} is not a "
+                              "model variant with init: random; allowed: "
+                              + ", ".join(m for m, v in variants.items()
+                                          if v.get("init") == "random") + ".")
     if extensions["models"] and extensions["reference"] not in variants:
         raise ConfigError(f"{source}: key 'extensions.reference': unknown model id "
                           f"{extensions['reference']!r}; allowed: {', '.join(variants)}.")
@@ -246,7 +258,7 @@ def model_spec(config: dict[str, Any], model_id: str) -> ModelSpec:
         raise ConfigError(f"unknown model id {model_id!r}; allowed: {', '.join(variants)}.")
     spec = variants[model_id]
     if spec["kind"] == "classical":
-        return ModelSpec(model_id=model_id, kind="classical")
+        return ModelSpec(model_id=model_id, kind="classical", init=spec.get("init", "fixed"))
     spec = {**VARIANT_DEFAULTS, **spec}
     # the quanvolution settings belong to the models that have one (and rerun only those)
     quanv = ({"quanv_layers": config["quanvolution"]["n_layers"],
@@ -256,7 +268,7 @@ def model_spec(config: dict[str, Any], model_id: str) -> ModelSpec:
                      observable=spec["observable"], n_qubits=config["quantum"]["n_qubits"],
                      n_layers=config["quantum"]["n_layers"], embedding=spec["embedding"],
                      front_end=spec["front_end"], frozen_circuit=spec["frozen_circuit"],
-                     **quanv)
+                     init=spec.get("init", "fixed"), **quanv)
 
 
 def dataset_spec(config: dict[str, Any], name: str) -> DatasetSpec:
@@ -277,14 +289,18 @@ def run_settings(config: dict[str, Any], dataset: str, model_id: str, seed: int)
     ds = config["dataset_settings"][dataset]
     budget = budget_settings(config)
     check_batch_fits(f"budgets.{config['budget']}.batch_size", budget["batch_size"], dataset)
+    model = model_spec(config, model_id)
+    # random initialisations need more images (Wang et al.'s defaults): config random_init
+    random = config["random_init"] if model.init == "random" else {}
     distill = DistillSettings(
-        distill_steps=ds["distill_steps"], distill_epochs=ds["distill_epochs"],
+        distill_steps=random.get("distill_steps", ds["distill_steps"]),
+        distill_epochs=ds["distill_epochs"],
         images_per_class=ds["images_per_class"], distill_lr_init=float(ds["distill_lr_init"]),
         epochs=float(budget["epochs"]), decay_epochs=float(budget["decay_epochs"]),
         decay_factor=float(budget["decay_factor"]), outer_lr=float(budget["outer_lr"]),
         outer_betas=tuple(float(b) for b in budget["outer_betas"]),
-        batch_size=budget["batch_size"])
-    return RunSettings(dataset=dspec, model=model_spec(config, model_id), distill=distill,
+        batch_size=budget["batch_size"], n_nets=random.get("n_nets", 1))
+    return RunSettings(dataset=dspec, model=model, distill=distill,
                        seed=seed, budget=config["budget"], qnn_backend=config["qnn_backend"],
                        dtype=config["dtype"], device=config["device"],
                        freeze_circuit=config["freeze_circuit"])

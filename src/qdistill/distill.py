@@ -161,6 +161,26 @@ def outer_step(net: nn.Module, theta0: Params, constants: Params, steps,
     return loss, backward
 
 
+def outer_gradient(draws, images: torch.Tensor, labels: torch.Tensor, raw_lrs: torch.Tensor,
+                   distill_epochs: int, real_images: torch.Tensor, real_labels: torch.Tensor,
+                   chunk: int) -> torch.Tensor:
+    """The outer loss averaged over the drawn networks [(net, theta0, constants), ...] (one
+    for a fixed initialisation), returned detached, with its gradient added to images.grad
+    and raw_lrs.grad."""
+    parts = []
+    for net, theta0, constants in draws:  # each its own graph, freed by its backward
+        steps = inner_schedule(images, labels, step_sizes(raw_lrs), distill_epochs)
+        part, backward = outer_step(net, theta0, constants, steps, real_images, real_labels,
+                                    chunk)
+        backward([images, raw_lrs])
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    images.grad /= len(parts)
+    raw_lrs.grad /= len(parts)
+    return torch.stack(parts).mean()
+
+
 @torch.no_grad()
 def accuracy(net: nn.Module, params: Params, images: torch.Tensor, labels: torch.Tensor,
              batch_size: int = 2048) -> float:
@@ -254,6 +274,30 @@ class ProgressProbe:
                 "selection_acc": accuracy(net, params, *self.selection)}
 
 
+class Initialisations:
+    """The networks an outer iteration trains from: the run's fixed theta0 every time (the
+    paper), or for a model with init random, `n_nets` fresh initialisations drawn from the
+    run's own stream (Wang et al.'s unknown_init), each a network of the model made with a
+    drawn init seed. The stream's state goes into the checkpoint."""
+
+    def __init__(self, settings: RunSettings, fixed: tuple, dtype: torch.dtype,
+                 device: torch.device):
+        self.settings, self.fixed, self.dtype, self.device = settings, fixed, dtype, device
+        self.random = settings.model.init == "random"
+        self.stream = generator(settings.seed, "random-inits")
+
+    def draw(self) -> list[tuple[nn.Module, Params, Params]]:
+        if not self.random:
+            return [self.fixed]
+        s, draws = self.settings, []
+        for _ in range(s.distill.n_nets):
+            init_seed = int(torch.randint(2**62, (), generator=self.stream))
+            net = make_network(s.model, s.dataset, init_seed, s.qnn_backend, self.dtype,
+                               self.device)
+            draws.append((net, *split_parameters(net, s.circuit_frozen)))
+        return draws
+
+
 def resume_state(checkpointing: Checkpointing | None, identity: dict) -> dict | None:
     """The checkpoint to resume from, if there is one and it belongs to this very run."""
     if checkpointing is None or not checkpointing.path.exists():
@@ -303,6 +347,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, decay_every, gamma=d.decay_factor)
 
     real_chunk = CPU_REAL_CHUNK if device.type == "cpu" else d.batch_size
+    inits = Initialisations(settings, (net, theta0, constants), dtype, device)
     probe = ProgressProbe.build(data, settings, dtype, log_test_images, selection_images)
     per_sample = circuits_per_sample(net)
     result = DistillResult(images, labels, raw_lrs, iterations)
@@ -322,6 +367,8 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
         result.circuit_evaluations = state["circuit_evaluations"]
         result.iteration_s = state["iteration_s"]
         result.best = state.get("best")
+        if state.get("inits") is not None:  # absent in checkpoints of fixed-init runs of 0.2.0
+            inits.stream.set_state(state["inits"])
         last_finite, elapsed_before = state["last_finite"], state["elapsed_s"]
         cpu_before = state.get("cpu_s", 0.0)
         first = state["iteration"] + 1
@@ -355,6 +402,7 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
             "batches": batches.state_dict(), "history": result.history, "losses": losses,
             "last_finite": last_finite, "circuit_evaluations": result.circuit_evaluations,
             "iteration_s": result.iteration_s, "best": result.best,
+            "inits": inits.stream.get_state(),
             "elapsed_s": elapsed_before + time.perf_counter() - start,
             "cpu_s": cpu_before + time.process_time() - cpu_start})
 
@@ -364,17 +412,16 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     for it in bar:
         tick = time.perf_counter()
         real_images, real_labels = next(batches)
-        steps = inner_schedule(images, labels, step_sizes(raw_lrs), d.distill_epochs)
-        loss, backward = outer_step(net, theta0, constants, steps, real_images, real_labels,
-                                    real_chunk)
         optimizer.zero_grad(set_to_none=True)
-        backward([images, raw_lrs])
+        draws = inits.draw()
+        loss = outer_gradient(draws, images, labels, raw_lrs, d.distill_epochs, real_images,
+                              real_labels, real_chunk)
         optimizer.step()
         scheduler.step()
         pending.append((it, loss))
         result.iteration_s.append(time.perf_counter() - tick)
-        result.circuit_evaluations += per_sample * (d.inner_steps * labels.shape[1]
-                                                    + len(real_labels))
+        result.circuit_evaluations += per_sample * len(draws) * (
+            d.inner_steps * labels.shape[1] + len(real_labels))
         if it % log_every == 0 or it == iterations:
             settle()
             params = train_steps(net, theta0, constants,

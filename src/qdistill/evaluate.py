@@ -42,6 +42,53 @@ def random_real_set(data: ImageData, labels: torch.Tensor, generator: torch.Gene
     return data.train_images[picked.to(data.train_images.device)]
 
 
+def class_images(data: ImageData, spec, dtype: torch.dtype) -> list[torch.Tensor]:
+    """Every training image of each class, normalised and flattened (one tensor a class)."""
+    images = normalize(data.train_images, spec, dtype).flatten(1)
+    return [images[data.train_labels == c] for c in range(spec.num_classes)]
+
+
+def kmeans(points: torch.Tensor, k: int, stream: torch.Generator, max_iterations: int = 100
+           ) -> torch.Tensor:
+    """k centroids of points (Lloyd's algorithm from a k-means++ start, as Wang et al.'s
+    kmeans_train; an empty cluster keeps its centre); k = 1 is the mean."""
+    if k == 1:
+        return points.mean(0, keepdim=True)
+    centres = points[torch.randint(len(points), (), generator=stream)].unsqueeze(0)
+    for _ in range(1, k):  # k-means++: the next centre in proportion to squared distance
+        d2 = torch.cdist(points, centres).pow(2).min(1).values
+        pick = torch.multinomial(d2.cpu().double(), 1, generator=stream).item()
+        centres = torch.cat([centres, points[pick].unsqueeze(0)])
+    assign = None
+    for _ in range(max_iterations):
+        new = torch.cdist(points, centres).argmin(1)
+        if assign is not None and torch.equal(new, assign):
+            break
+        assign = new
+        sums = torch.zeros_like(centres).index_add_(0, assign, points)
+        counts = torch.bincount(assign, minlength=k).unsqueeze(1)
+        centres = torch.where(counts > 0, sums / counts.clamp_min(1), centres)
+    return centres
+
+
+def real_summary_sets(data: ImageData, labels: torch.Tensor, spec, dtype: torch.dtype,
+                      seed: int) -> dict[str, torch.Tensor]:
+    """The field's baselines laid out like the distilled images (steps, per_step, C, H, W):
+    the per-class mean image in every slot ("average"), and k-means centroids of each class,
+    k = its slots ("kmeans", Wang et al.'s average_train and kmeans_train)."""
+    per_class = class_images(data, spec, dtype)
+    stream = generator(seed, "kmeans")
+    flat = labels.flatten()
+    average = per_class[0].new_empty(len(flat), per_class[0].shape[1])
+    centroids = torch.empty_like(average)
+    for c in flat.unique().tolist():
+        slots = (flat == c).nonzero().squeeze(1)
+        average[slots] = per_class[c].mean(0)
+        centroids[slots] = kmeans(per_class[c], len(slots), stream)
+    shape = (*labels.shape, *spec.image_shape)
+    return {"average": average.view(shape), "kmeans": centroids.view(shape)}
+
+
 def trained_parameters(net, theta0, constants, images, labels, lrs, distill_epochs):
     """theta0 after the learned steps on `images` (plain training, no graph kept), with the
     constants: the network a distilled set produces."""
@@ -138,6 +185,10 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
     accs = run.accuracies(net, theta0, constants, generator(settings.seed, "random-real"),
                           random_real_draws)
     random_accs = accs["random_real_accs"]
+    real_sets = real_summary_sets(run.data, labels, settings.dataset, run.dtype, settings.seed)
+    summary_accs = {f"{name}_real_acc": accuracy_after_steps(
+        net, theta0, constants, images, labels, lrs, settings.distill.distill_epochs,
+        run.test_images, run.data.test_labels) for name, images in real_sets.items()}
     return {
         **run_identity(settings, distilled),
         "n_distilled_images": int(labels.numel()),
@@ -148,6 +199,7 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
         "random_real_acc_std": statistics.stdev(random_accs) if len(random_accs) > 1 else None,
         "random_real_accs": random_accs,
         "init_acc": accs["init_acc"],
+        **summary_accs,
         "best": run.best_set_accuracy(net, theta0, constants, distilled.get("best")),
         "learned_lrs": lrs.tolist(),
         "n_test_images": int(len(run.data.test_labels)),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 FRAME_COLUMNS = ["dataset", "model", "seed", "init_seed", "own", "test_acc", "random_real_acc",
                  "init_acc", "budget"]
-SUMMARY_COLUMNS = ["dataset", "model", "n_runs", "own_acc_mean", "other_acc_mean",
+SUMMARY_COLUMNS = ["dataset", "model", "init", "n_runs", "own_acc_mean", "other_acc_mean",
                    "other_acc_std", "drop", "other_random_real_mean", "n_other_inits",
                    "budget"]
 
@@ -86,7 +86,8 @@ def transfer_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
                          for r in results for point in r["results"]], columns=FRAME_COLUMNS)
 
 
-def transfer_summary(frame: pd.DataFrame) -> pd.DataFrame:
+def transfer_summary(frame: pd.DataFrame, variants: dict[str, dict] | None = None
+                     ) -> pd.DataFrame:
     """Per dataset x model (in the frame's order): the own-init accuracy (mean over runs),
     the other inits' accuracy (mean and std over all run x other-init pairs), the drop
     own - other, the random-real accuracy from the other inits, and other inits per run."""
@@ -97,7 +98,9 @@ def transfer_summary(frame: pd.DataFrame) -> pd.DataFrame:
         own, other = sel[sel.own], sel[~sel.own]
         own_mean, other_mean = own.test_acc.mean(), other.test_acc.mean()
         rows.append({
-            "dataset": dataset, "model": model, "n_runs": sel.seed.nunique(),
+            "dataset": dataset, "model": model,
+            "init": (variants or {}).get(model, {}).get("init", "fixed"),
+            "n_runs": sel.seed.nunique(),
             "own_acc_mean": own_mean, "other_acc_mean": other_mean,
             "other_acc_std": other.test_acc.std(ddof=1) if len(other) > 1 else float("nan"),
             "drop": own_mean - other_mean,
@@ -126,18 +129,20 @@ def write_transfer_tables(frame: pd.DataFrame, summary: pd.DataFrame, csv: str |
     shown["drop"] = signed_cells(summary["drop"])
     shown["random real, other inits (%)"] = summary.other_random_real_mean.map(one_decimal)
     shown["other inits per run"] = summary.n_other_inits.map(lambda n: f"{n:g}")
-    shown = shown[["dataset", "model", "n_runs", "own init (%)", "other inits (%)", "drop",
-                   "random real, other inits (%)", "other inits per run"]]
+    shown = shown[["dataset", "model", "init", "n_runs", "own init (%)", "other inits (%)",
+                   "drop", "random real, other inits (%)", "other inits per run"]]
     note = ("Test accuracy after the learned steps on the distilled images, taken from the "
             "initialisation the set was distilled for ('own init', mean over runs: the runs' "
             "Table I accuracy) and from other initialisations (other init seeds; mean ± std "
             "over all run x init pairs). drop = own - other: what a distilled set loses on "
             "networks it was not distilled for. 'random real' is one draw of real training "
-            "images with the same labels and step sizes, from the other inits.")
+            "images with the same labels and step sizes, from the other inits. init 'random': "
+            "distilled for fresh initialisations drawn every outer iteration (the own init, "
+            "the run's seed, is then one more unseen init).")
     title = "Transfer across initialisations"
-    write_markdown_and_latex(shown, title, title, note, md, tex, "llrrrrrr", "tab:transfer",
+    write_markdown_and_latex(shown, title, title, note, md, tex, "lllrrrrrr", "tab:transfer",
                              disable_numparse=True,  # keep 85.0, +30.0
-                             colalign=["left"] * 2 + ["right"] * 6)
+                             colalign=["left"] * 3 + ["right"] * 6)
 
 
 def transfer_figure(frame: pd.DataFrame, dataset: str, path_png: str | Path) -> Path:

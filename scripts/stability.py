@@ -1,0 +1,20 @@
+"""Rule stability: stability.csv (+ .md, .tex), stability_runs.csv, a figure per dataset."""
+
+from qdistill.artifacts import read_json
+from qdistill.figures import save
+from qdistill.logs import start_job
+from qdistill.stability import (
+    stability_figure,
+    stability_frame,
+    stability_summary,
+    write_stability,
+)
+
+start_job(snakemake.log[0], snakemake.threads)
+params, output = snakemake.params, snakemake.output
+frame = stability_frame([read_json(p) for p in snakemake.input.metrics])
+summary = stability_summary(frame, params.models, params.variants)
+write_stability(frame, summary, output.csv, output.runs, output.md, output.tex)
+for dataset, png, pdf in zip(params.datasets, output.figures, output.figures_pdf):
+    save(stability_figure(frame, dataset, params.models), png, pdf)
+print(summary.to_string(index=False))

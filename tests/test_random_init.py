@@ -1,0 +1,116 @@
+"""Random-initialisation distillation (Wang et al.'s unknown_init) and the field's baselines
+(per-class average and k-means centroids of real images)."""
+
+import pytest
+import torch
+
+from qdistill.config import load_config, run_settings
+from qdistill.data import normalize
+from qdistill.distill import (
+    Initialisations,
+    distill,
+    init_synthetic,
+    inner_schedule,
+    outer_gradient,
+    outer_loss,
+    split_parameters,
+    step_sizes,
+)
+from qdistill.evaluate import kmeans, real_summary_sets
+from qdistill.models import make_network
+
+
+def test_random_init_settings_leave_table1_settings_alone(smoke_config):
+    random = run_settings(smoke_config, "mnist", "q-res-herm-random", 0)
+    assert random.model.init == "random" and random.distill.distill_steps == 10
+    assert random.to_dict()["model"]["init"] == "random"
+    fixed = run_settings(smoke_config, "mnist", "q-res-herm", 0).to_dict()
+    assert "init" not in fixed["model"] and "n_nets" not in fixed["distill"]
+    two = dict(smoke_config, random_init=dict(smoke_config["random_init"], n_nets=2))
+    assert run_settings(two, "mnist", "classical-random", 0).to_dict()["distill"]["n_nets"] == 2
+
+
+def test_random_init_models_must_be_random_variants():
+    with pytest.raises(Exception, match="random_init.models.*'classical' is not a model variant "
+                                        "with init: random"):
+        load_config(overrides={"random_init": {"models": ["classical"], "n_nets": 1,
+                                               "distill_steps": 10}})
+
+
+@pytest.mark.parametrize("model_id", ["classical-random", "q-res-herm-random"])
+def test_gradient_over_drawn_nets_is_the_mean_hypergradient(smoke_config, mnist, model_id):
+    """outer_gradient over two drawn networks: the mean of the definition's outer losses and
+    its gradient (float64), and finite differences agree."""
+    config = dict(smoke_config, dtype="float64",
+                  random_init=dict(smoke_config["random_init"], distill_steps=1))
+    settings = run_settings(config, "mnist", model_id, 0)
+    inits = Initialisations(settings, None, torch.float64, torch.device("cpu"))
+    draws = [inits.draw()[0] for _ in range(2)]
+    assert not torch.equal(draws[0][1]["trunk.conv1.weight"], draws[1][1]["trunk.conv1.weight"])
+    images, labels, raw_lrs = init_synthetic(settings, torch.Generator().manual_seed(0),
+                                             torch.float64)
+    real_x = normalize(mnist.train_images[::997][:16], settings.dataset, torch.float64)
+    real_y = mnist.train_labels[::997][:16]
+
+    def mean_loss(images, raw_lrs):
+        steps = inner_schedule(images, labels, step_sizes(raw_lrs), 3)
+        return sum(outer_loss(n, t, c, steps, real_x, real_y) for n, t, c in draws) / 2
+
+    images.requires_grad_()
+    raw_lrs.requires_grad_()
+    want = torch.autograd.grad(mean_loss(images, raw_lrs), [images, raw_lrs])
+    got = outer_gradient(draws, images, labels, raw_lrs, 3, real_x, real_y, chunk=5)
+    torch.testing.assert_close(got, mean_loss(images, raw_lrs).detach(), rtol=1e-13, atol=0)
+    torch.testing.assert_close(images.grad, want[0], rtol=1e-11, atol=1e-14)
+    torch.testing.assert_close(raw_lrs.grad, want[1], rtol=1e-11, atol=1e-14)
+    eps, v = 1e-6, torch.randn(images.shape, generator=torch.Generator().manual_seed(1),
+                               dtype=torch.float64)
+    fd = (mean_loss(images.detach() + eps * v, raw_lrs.detach())
+          - mean_loss(images.detach() - eps * v, raw_lrs.detach())) / (2 * eps)
+    assert fd.item() == pytest.approx((images.grad * v).sum().item(), rel=1e-6)
+
+
+def test_random_init_draws_fresh_nets_reproducibly(smoke_config, mnist):
+    config = dict(smoke_config, device="cpu",
+                  random_init=dict(smoke_config["random_init"], n_nets=2, distill_steps=2))
+    settings = run_settings(config, "mnist", "classical-random", 0)
+    first = distill(settings, mnist, iterations=4, log_every=2, progress=False,
+                    log_test_images=100, selection_images=100)
+    again = distill(settings, mnist, iterations=4, log_every=2, progress=False,
+                    log_test_images=100, selection_images=100)
+    assert torch.equal(first.images, again.images) and torch.equal(first.raw_lrs, again.raw_lrs)
+    assert first.images.shape == (2, 10, 1, 28, 28)
+    fixed = run_settings(config, "mnist", "classical", 0)
+    net = make_network(fixed.model, fixed.dataset, 0)
+    theta0, constants = split_parameters(net, False)
+    inits = Initialisations(fixed, (net, theta0, constants), torch.float32,
+                            torch.device("cpu"))
+    assert inits.draw()[0][1] is theta0  # fixed: the run's own theta0 every time
+    random = Initialisations(settings, None, torch.float32, torch.device("cpu"))
+    seen = [random.draw() for _ in range(2)]
+    assert len(seen[0]) == 2
+    weights = [d[1]["trunk.conv1.weight"] for draw in seen for d in draw]
+    assert all(not torch.equal(a, b) for i, a in enumerate(weights) for b in weights[i + 1:])
+
+
+def test_kmeans_finds_separated_clusters_and_k1_is_the_mean():
+    gen = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    points = torch.cat([c + 0.1 * torch.randn(50, 2, generator=gen) for c in centres])
+    found = kmeans(points, 3, torch.Generator().manual_seed(1))
+    assert torch.allclose(found.sort(0).values, centres.sort(0).values, atol=0.1)
+    assert torch.equal(kmeans(points, 3, torch.Generator().manual_seed(1)), found)
+    assert torch.equal(kmeans(points, 1, gen), points.mean(0, keepdim=True))
+
+
+def test_summary_sets_are_class_means_and_centroids(smoke_config, mnist):
+    settings = run_settings(smoke_config, "mnist", "classical-random", 0)
+    _, labels, _ = init_synthetic(settings, torch.Generator().manual_seed(0), torch.float32)
+    sets = real_summary_sets(mnist, labels, settings.dataset, torch.float32, 0)
+    assert sets["average"].shape == sets["kmeans"].shape == (10, 10, 1, 28, 28)
+    sevens = normalize(mnist.train_images[mnist.train_labels == 7], settings.dataset,
+                       torch.float32)
+    torch.testing.assert_close(sets["average"][3, 7], sevens.mean(0))
+    # 10 different centroids of class 7, one per step
+    centroids = sets["kmeans"][:, 7].flatten(1)
+    assert torch.cdist(centroids, centroids).add(torch.eye(10) * 1e9).min() > 0
