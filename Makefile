@@ -26,7 +26,7 @@ SNAKEMAKE_CONFIG = budget=$(BUDGET) $(if $(DATA_MIRROR),data_mirror=$(DATA_MIRRO
 # The main job: the whole workflow (Table I, figures), then the HTML report.
 reproduce: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores all --config $(SNAKEMAKE_CONFIG)
-	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/report.html --config $(SNAKEMAKE_CONFIG)
+	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/$(BUDGET)/report.html --config $(SNAKEMAKE_CONFIG)
 
 # Table I, the figures and the report at the paper budget from the runs shipped in
 # published/paper (no distillation: only evaluation, tables and figures run), into
@@ -42,8 +42,10 @@ paper-tables: $(STAMP)
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) $(BIN)/python -m pytest
 
+# The code before the speed work, timed beside this tree's in the same run.
+BENCH_REFERENCE ?= c170054
 bench: $(STAMP)
-	$(BIN)/python bench/bench.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
+	$(BIN)/python bench/bench.py --reference $(BENCH_REFERENCE) $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
 
 bench-extensions: $(STAMP)
 	$(BIN)/python bench/extensions.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))

@@ -6,7 +6,7 @@ BUDGET = config["budgets"][config["budget"]]
 MODELS = config["models"]
 SEEDS = BUDGET["seeds"]
 DATA_ROOT = config["data_root"]
-RESULTS = config["results"]
+RESULTS = config["results"] or f"results/{config['budget']}"
 RUN = f"{RESULTS}/runs/{{dataset}}/{{model}}/seed{{seed}}"
 SHIPPED_RUNS = config["shipped_runs"]
 SHIPPED = os.path.join(workflow.basedir, "published", config["budget"])
@@ -88,11 +88,12 @@ def settings_of_baseline(wildcards):
 
 
 # Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration,
-# from `make bench` with one thread (fast path: at most 0.12 s MNIST, 0.34 s CIFAR-10;
-# the PennyLane path up to 4.4x slower), with a margin of 2 to 3 for slower cluster CPUs.
-# The quanvolution front end (768 patch circuits per CIFAR-10 image) measured 1.7x slower
-# than q-res-herm on CIFAR-10 and no slower on MNIST (`make bench-extensions`).
-SECONDS_PER_ITERATION = {"mnist": 0.15, "cifar10": 0.45}
+# from `make bench` (pair-1t: two one-thread jobs at once, fast path, wall s per iteration:
+# at most 0.17 MNIST, 0.65 CIFAR-10; the PennyLane path up to 5x slower), with a margin of 2
+# for slower cluster CPUs. The quanvolution front end measured 1.7x slower than q-res-herm on
+# CIFAR-10 and no slower on MNIST (`make bench-extensions`). A random-init run takes T = 30
+# inner steps of 10 images per net, as CIFAR-10's.
+SECONDS_PER_ITERATION = {"mnist": 0.17, "cifar10": 0.65}
 BACKEND_SLOWDOWN = {"fast": 1, "pennylane": 5}
 QUANVOLUTION_SLOWDOWN = 2
 ITERATIONS_PER_EPOCH = {"mnist": 59, "cifar10": 49}
@@ -100,7 +101,10 @@ ITERATIONS_PER_EPOCH = {"mnist": 59, "cifar10": 49}
 
 def distill_runtime(wildcards):
     iterations = BUDGET["epochs"] * ITERATIONS_PER_EPOCH[wildcards.dataset]
+    variant = config["model_variants"][wildcards.model]
     seconds = SECONDS_PER_ITERATION[wildcards.dataset] * BACKEND_SLOWDOWN[config["qnn_backend"]]
-    if config["model_variants"][wildcards.model].get("front_end") == "quanvolution":
+    if variant.get("front_end") == "quanvolution":
         seconds *= QUANVOLUTION_SLOWDOWN
+    if variant.get("init") == "random":
+        seconds = max(seconds, SECONDS_PER_ITERATION["cifar10"]) * config["random_init"]["n_nets"]
     return int(10 + 2 * iterations * seconds / 60)

@@ -15,7 +15,6 @@ rule full_data:
         batch_size=config["baseline"]["batch_size"],
         eval_every=config["cost"]["eval_every"],
         root=lambda wildcards, input: os.path.dirname(input.manifest),
-        mirror=config["data_mirror"] or "",
     log:
         f"{RESULTS}/logs/full_data/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
@@ -41,7 +40,6 @@ rule shots:
         shots=config["cost"]["shots"],
         n_images=BUDGET["shot_test_images"],
         root=lambda wildcards, input: os.path.dirname(input.manifest),
-        mirror=config["data_mirror"] or "",
         device=config["device"],
     log:
         f"{RESULTS}/logs/shots/{{dataset}}/{{model}}/seed{{seed}}.log",

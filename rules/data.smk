@@ -5,7 +5,6 @@ rule download:
         manifest=f"{DATA_ROOT}/{{dataset}}.manifest.json",
     params:
         root=lambda wildcards, output: os.path.dirname(output.manifest),
-        mirror=config["data_mirror"] or "",
     log:
         f"{RESULTS}/logs/download/{{dataset}}.log",
     benchmark:

@@ -8,7 +8,6 @@ rule distill:
     params:
         settings=settings_of_run,
         root=lambda wildcards, input: os.path.dirname(input.manifest),
-        mirror=config["data_mirror"] or "",
     log:
         f"{RESULTS}/logs/distill/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
@@ -38,7 +37,6 @@ rule baseline:
         lr=config["baseline"]["lr"],
         batch_size=config["baseline"]["batch_size"],
         root=lambda wildcards, input: os.path.dirname(input.manifest),
-        mirror=config["data_mirror"] or "",
     log:
         f"{RESULTS}/logs/baseline/{{dataset}}/seed{{seed}}.log",
     benchmark:

@@ -8,7 +8,6 @@ rule evaluate:
         metrics=f"{RUN}/metrics.json",
     params:
         root=lambda wildcards, input: os.path.dirname(input.manifest),
-        mirror=config["data_mirror"] or "",
         device=config["device"],
         random_real_draws=BUDGET["random_real_draws"],
         # Raised when metrics.json gains fields that the tables read, so that runs finished

@@ -22,6 +22,8 @@ rule extensions:
         csv=report(f"{TABLES}/extensions.csv", caption="captions/extensions.rst",
                    category="Extensions"),
         md=f"{TABLES}/extensions.md",
+        html=report(f"{TABLES}/extensions.html", caption="captions/extensions.rst",
+                    category="Extensions"),
         tex=f"{TABLES}/extensions.tex",
         runs=f"{TABLES}/extension_runs.csv",
         figures=report(

@@ -14,7 +14,6 @@ rule transfer:
         first_seed=config["extensions"]["transfer_first_seed"],
         n_inits=BUDGET["transfer_inits"],
         root=lambda wildcards, input: os.path.dirname(input.manifest),
-        mirror=config["data_mirror"] or "",
         device=config["device"],
     log:
         f"{RESULTS}/logs/transfer/{{dataset}}/{{model}}/seed{{seed}}.log",
@@ -41,6 +40,8 @@ rule transfer_table:
         csv=report(f"{RESULTS}/tables/transfer.csv", caption="captions/transfer.rst",
                    category="Extensions"),
         md=f"{RESULTS}/tables/transfer.md",
+        html=report(f"{RESULTS}/tables/transfer.html", caption="captions/transfer.rst",
+                    category="Extensions"),
         tex=f"{RESULTS}/tables/transfer.tex",
         figures=report(
             expand(f"{RESULTS}/figures/transfer_{{dataset}}.png", dataset=DATASETS),

@@ -11,13 +11,15 @@ from qdistill.logs import start_job
 from qdistill.runs import distill_run
 
 start_job(snakemake.log[0], snakemake.threads)
+# not a param: where the bytes come from is the manifest's record, and no reason to rerun
+mirror = snakemake.config["data_mirror"] or None
 out_dir = Path(snakemake.output.distilled).parent
 # What a run logs and how often it checkpoints come from the config, not params: changing
 # them must not rerun distillations.
 budget = snakemake.config["budgets"][snakemake.config["budget"]]
 try:
     distill_run(RunSettings.from_dict(snakemake.params.settings), out_dir, snakemake.params.root,
-                snakemake.params.mirror or None, log_every=budget["log_every"],
+                mirror, log_every=budget["log_every"],
                 checkpoint_every=budget["checkpoint_every"],
                 log_test_images=budget["log_test_images"],
                 selection_images=budget["selection_images"])

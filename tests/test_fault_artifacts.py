@@ -94,3 +94,28 @@ def test_fault_half_written_json_is_named(tmp_path):
     (tmp_path / METRICS).write_text('{"test_acc": 9')
     with pytest.raises(ArtifactError, match=rf"{tmp_path / METRICS} is not valid JSON"):
         read_json(tmp_path / METRICS)
+
+
+def test_fault_bad_call_destroys_no_good_result(real_distilled, tmp_path, mirror, data_root):
+    """evaluate with a wrong data mirror fails by name and leaves the good metrics.json."""
+    (tmp_path / DISTILLED).write_bytes(real_distilled)
+    common = ["--data-root", str(data_root), "--threads", "1"]
+    assert main(["evaluate", str(tmp_path), "--data-mirror", str(mirror), *common]) == 0
+    good = (tmp_path / METRICS).read_bytes()
+    assert main(["evaluate", str(tmp_path), "--data-mirror", str(tmp_path / "nowhere"),
+                 *common]) == 2
+    assert (tmp_path / METRICS).read_bytes() == good
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_written_files_follow_the_umask(tmp_path, umask, mode):
+    import os
+
+    from qdistill.artifacts import write_json
+
+    before = os.umask(umask)
+    try:
+        write_json(tmp_path / "x.json", {"a": 1})
+    finally:
+        os.umask(before)
+    assert (tmp_path / "x.json").stat().st_mode & 0o777 == mode

@@ -68,7 +68,7 @@ def test_fault_corrupt_mirror_fails_the_download_rule_by_name(workflow_copy, mir
                      "--config", f"data_mirror={tmp_path / 'mirror'}", f"data_root={root}",
                      check=False)
     assert proc.returncode != 0
-    log = (workflow_copy / "results/logs/download/mnist.log").read_text()
+    log = (workflow_copy / "results/quick/logs/download/mnist.log").read_text()
     assert "train-images-idx3-ubyte.gz: md5 " in log
     assert "does not match the expected f68b3c2dcbeaaa9fbdd348bbdeb94873" in log
     assert not (root / "mnist.manifest.json").exists()
@@ -76,7 +76,7 @@ def test_fault_corrupt_mirror_fails_the_download_rule_by_name(workflow_copy, mir
 
 
 def runs_of(workdir: Path, name: str) -> list[Path]:
-    return sorted(workdir.glob(f"results/runs/*/*/seed*/{name}"))
+    return sorted(workdir.glob(f"results/kill/runs/*/*/seed*/{name}"))
 
 
 def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, data_root):
@@ -132,10 +132,10 @@ def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, d
     for path, mtime in finished_mtimes.items():  # finished runs were not recomputed
         assert path.stat().st_mtime_ns == mtime, f"{path} was recomputed"
     for run in interrupted:  # interrupted runs resumed from their checkpoints
-        log = Path(workdir, "results/logs/distill", *run.parts[-3:]).with_suffix(".log")
+        log = Path(workdir, "results/kill/logs/distill", *run.parts[-3:]).with_suffix(".log")
         assert "resuming from the checkpoint of iteration" in log.read_text(), log
     assert len(runs_of(workdir, "metrics.json")) == len(KILL_MODELS)
     assert not runs_of(workdir, "checkpoint.pt")
-    assert (workdir / "results/tables/table1.csv").exists()
+    assert (workdir / "results/kill/tables/table1.csv").exists()
     leftovers = [p for p in (workdir / "results").rglob(".*") if p.is_file()]
     assert not leftovers, f"temporary files left behind: {leftovers}"

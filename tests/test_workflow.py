@@ -37,7 +37,7 @@ def test_lint_reports_nothing(workflow_copy):
 
 
 def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
-    proc = snakemake(workflow_copy, "-n", "--config", f"data_mirror={mirror}")
+    proc = snakemake(workflow_copy, "-n", "--config", "budget=paper", f"data_mirror={mirror}")
     paper = CONFIG["budgets"]["paper"]
     runs = len(CONFIG["datasets"]) * len(CONFIG["models"]) * len(paper["seeds"])
     assert runs == 42
@@ -65,7 +65,7 @@ def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
                      "budget=quick", f"data_mirror={mirror}")
     jobs = planned_jobs(proc.stdout)
     assert jobs["distill"] == 4 and jobs["evaluate"] == 4 and jobs["download"] == 1
-    assert "results/runs/mnist/q-res-herm/seed7/distilled.pt" in proc.stdout
+    assert "results/quick/runs/mnist/q-res-herm/seed7/distilled.pt" in proc.stdout
 
 
 def test_classical_only_plans_no_cost_jobs(workflow_copy, mirror, tmp_path):
@@ -90,7 +90,7 @@ def test_an_extension_is_one_config_line(workflow_copy, mirror, tmp_path):
                      "budget=quick", f"data_mirror={mirror}")
     jobs = planned_jobs(proc.stdout)
     assert jobs["distill"] == 3 and jobs["transfer"] == 1 and jobs["extensions"] == 1
-    assert "results/runs/mnist/q-res-herm-quanv/seed0/distilled.pt" in proc.stdout
+    assert "results/quick/runs/mnist/q-res-herm-quanv/seed0/distilled.pt" in proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -99,13 +99,13 @@ def smoke_run(tmp_path_factory, mirror, data_root):
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
     config = ["--config", "budget=smoke", f"data_mirror={mirror}", f"data_root={data_root}"]
     snakemake(workdir, "--cores", "2", *config, timeout=1800)
-    snakemake(workdir, "--report", "results/report.html", *config)
+    snakemake(workdir, "--report", "results/smoke/report.html", *config)
     return workdir, config
 
 
 def test_smoke_run_builds_table1(smoke_run):
     workdir, _ = smoke_run
-    table = pd.read_csv(workdir / "results/tables/table1.csv")
+    table = pd.read_csv(workdir / "results/smoke/tables/table1.csv")
     assert list(table.columns) == TABLE1_COLUMNS
     assert len(table) == 14
     assert list(zip(table.dataset, table.model)) == [
@@ -126,23 +126,23 @@ def test_smoke_run_builds_table1(smoke_run):
         else:
             assert math.isnan(row.paper_acc) and math.isnan(row.delta)
     assert table.set_index(["dataset", "model"]).paper_acc[("mnist", "q-res-herm")] == 91.9
-    runs = pd.read_csv(workdir / "results/tables/runs.csv")
+    runs = pd.read_csv(workdir / "results/smoke/tables/runs.csv")
     assert len(runs) == 14
     for row in table.itertuples():  # the table is the mean of the runs' metrics
         accs = runs[(runs.dataset == row.dataset) & (runs.model == row.model)].test_acc
         assert row.acc_mean == pytest.approx(accs.mean(), abs=0.006)
-    md = (workdir / "results/tables/table1.md").read_text()
+    md = (workdir / "results/smoke/tables/table1.md").read_text()
     assert "not reported" in md and "| MNIST" in md and "CIFAR-10" in md
     assert "54.0 [" in md and "AlexCifarNet" in md  # the paper's CIFAR-10 classical caveat
-    assert "\\begin{tabular}" in (workdir / "results/tables/table1.tex").read_text()
-    baseline = pd.read_csv(workdir / "results/tables/full_data_baseline.csv")
+    assert "\\begin{tabular}" in (workdir / "results/smoke/tables/table1.tex").read_text()
+    baseline = pd.read_csv(workdir / "results/smoke/tables/full_data_baseline.csv")
     assert list(baseline.dataset) == ["mnist", "cifar10"]
     assert baseline.acc_mean.between(0, 100).all()
 
 
 def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
     workdir, _ = smoke_run
-    figures = workdir / "results/figures"
+    figures = workdir / "results/smoke/figures"
     expected = [f"distilled_{d}_{m}" for d in CONFIG["datasets"]
                 for m in CONFIG["models"] + EXTENSIONS["models"] + CONFIG["random_init"]["models"]]
     expected += [f"{kind}_{d}" for kind in ("accuracy", "curves", "progress", "stability", "cost",
@@ -153,8 +153,11 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
             path = figures / f"{name}{ext}"
             assert path.read_bytes()[:4] == magic, path
             assert path.stat().st_size > 5_000, path
-    report = (workdir / "results/report.html").read_text(errors="replace")
+    report = (workdir / "results/smoke/report.html").read_text(errors="replace")
     assert "table1.csv" in report and "accuracy_mnist.png" in report
+    assert "table1.html" in report and "stability.html" in report  # tables shown inline
+    html = (workdir / "results/smoke/tables/table1.html").read_text()
+    assert "<table" in html and "q-res-herm" in html and "not reported" in html
     assert "cost.csv" in report and "shots_cifar10.png" in report
     assert "extensions.csv" in report and "transfer_mnist.png" in report
 
@@ -163,10 +166,10 @@ def test_smoke_run_builds_the_extensions_table(smoke_run):
     """extensions.csv: per dataset the reference, each extension against it, and the transfer
     rows; transfer.csv: the own-init accuracy of a run is its Table I accuracy."""
     workdir, _ = smoke_run
-    table = pd.read_csv(workdir / "results/tables/extensions.csv")
+    table = pd.read_csv(workdir / "results/smoke/tables/extensions.csv")
     per_dataset = 1 + len(EXTENSIONS["models"]) + len(EXTENSIONS["transfer_models"])
     assert len(table) == 2 * per_dataset
-    runs = pd.read_csv(workdir / "results/tables/extension_runs.csv").set_index(
+    runs = pd.read_csv(workdir / "results/smoke/tables/extension_runs.csv").set_index(
         ["dataset", "model"])
     assert len(runs) == 2 * (1 + len(EXTENSIONS["models"]))
     for row in table[table.extension != "transfer to other initialisations"].itertuples():
@@ -184,17 +187,17 @@ def test_smoke_run_builds_the_extensions_table(smoke_run):
         259, 145, 614, 259 + 196, 151]
     assert mnist.observables["q-res-herm-pair"] == 96 and mnist.circuit_angles[
         "q-res-herm-frozen"] == 0
-    transfer = pd.read_csv(workdir / "results/tables/transfer.csv")
+    transfer = pd.read_csv(workdir / "results/smoke/tables/transfer.csv")
     assert len(transfer) == 2 * len(EXTENSIONS["transfer_models"]) * (
         1 + CONFIG["budgets"]["smoke"]["transfer_inits"])
     own = transfer[transfer.own].set_index(["dataset", "model"])
-    table1_runs = pd.read_csv(workdir / "results/tables/runs.csv").set_index(["dataset", "model"])
+    table1_runs = pd.read_csv(workdir / "results/smoke/tables/runs.csv").set_index(["dataset", "model"])
     for key, acc in own.test_acc.items():
         if key[1] in CONFIG["models"]:
             assert acc == pytest.approx(table1_runs.test_acc[key], abs=0.006)
     assert set(transfer.model) == set(EXTENSIONS["transfer_models"])
     assert set(transfer[~transfer.own].init_seed) == {1000, 1001}
-    md = (workdir / "results/tables/extensions.md").read_text()
+    md = (workdir / "results/smoke/tables/extensions.md").read_text()
     assert "quanvolution front end (open question 1)" in md and "| MNIST" in md
 
 
@@ -203,7 +206,7 @@ def test_smoke_run_counts_circuit_executions_and_shots(smoke_run):
     10 images, 259 or 235 executions per sample) against full-data training; shots.csv:
     accuracy per shots setting, the analytic one equal to the fast path's."""
     workdir, _ = smoke_run
-    cost = pd.read_csv(workdir / "results/tables/cost.csv")
+    cost = pd.read_csv(workdir / "results/smoke/tables/cost.csv")
     quantum = [m for m in CONFIG["models"] if m != "classical"]
     per_run = 1 + len(CONFIG["cost"]["shots"])  # analytic and each shots setting
     assert set(cost.model) == set(quantum) and len(cost) == 2 * len(quantum) * per_run
@@ -214,7 +217,7 @@ def test_smoke_run_counts_circuit_executions_and_shots(smoke_run):
     assert herm.full_data_executions_per_epoch["mnist"] == 60_000 * 259
     with_shots = cost[cost.shots == 1000]
     assert (with_shots.distilled_circuit_runs == 1000 * with_shots.distilled_executions).all()
-    shots = pd.read_csv(workdir / "results/tables/shots.csv")
+    shots = pd.read_csv(workdir / "results/smoke/tables/shots.csv")
     analytic = shots[shots.shots.isna()]
     assert len(analytic) == 2 * len(quantum) and (analytic.test_acc == analytic.fast_path_acc).all()
     assert set(shots.shots.dropna()) == set(CONFIG["cost"]["shots"])
@@ -227,8 +230,30 @@ def test_rerun_does_nothing_and_touching_the_table_script_reruns_only_the_table(
     os.utime(workdir / "scripts/table.py")
     proc = snakemake(workdir, "-n", "--cores", "2", *config)
     assert planned_jobs(proc.stdout) == {"table": 1, "all": 1}
-    figure = workdir / "results/figures/accuracy_mnist.png"
+    figure = workdir / "results/smoke/figures/accuracy_mnist.png"
     before = figure.stat().st_mtime_ns
     snakemake(workdir, "--cores", "2", *config)
     assert figure.stat().st_mtime_ns == before
+    assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *config).stdout
+
+
+def test_the_mirror_spelled_otherwise_reruns_nothing(smoke_run, mirror):
+    """Where the bytes came from is the manifest's record, not a setting of a run."""
+    workdir, config = smoke_run
+    relative = os.path.relpath(mirror, workdir)
+    other = [f"data_mirror={relative}" if c.startswith("data_mirror=") else c for c in config]
+    assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *other).stdout
+
+
+def test_a_deleted_distilled_set_is_distilled_again(smoke_run, tmp_path):
+    """The recovery the damaged-file message gives (delete it, run again) works."""
+    workdir, config = smoke_run
+    distilled = workdir / "results/smoke/runs/mnist/classical/seed0/distilled.pt"
+    kept = tmp_path / "distilled.pt"
+    distilled.rename(kept)
+    try:
+        jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "2", *config).stdout)
+        assert jobs["distill"] == 1 and jobs["evaluate"] == 1 and jobs["table"] == 1
+    finally:
+        kept.rename(distilled)
     assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *config).stdout

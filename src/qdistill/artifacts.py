@@ -40,12 +40,20 @@ def _why_unreadable(err: Exception) -> str:
     return f"{type(err).__name__}: {text.splitlines()[0][:200] if text else 'no detail'}"
 
 
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, write) -> None:
     """Call write(handle) on a temporary file beside path, then rename it into place; on any
-    failure the temporary file is removed and path is untouched."""
+    failure the temporary file is removed and path is untouched. The file gets the mode a
+    plain open() would give (mkstemp's own is 0600: unreadable to collaborators)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(tmp, path)

@@ -299,4 +299,4 @@ def prepare_dataset(name: str, root: str | Path, mirror: str | Path | None = Non
             "mirror": str(mirror) if mirror else None, "classes": list(data.classes),
             "train_images": int(len(data.train_labels)),
             "test_images": int(len(data.test_labels)),
-            "image_shape": list(data.train_images.shape[1:])}
+            "image_shape": list(data.train_images.shape[1:]), "md5": data.content_md5()}

@@ -19,6 +19,19 @@ from .tables import DATASET_TITLES, paper_numbers  # noqa: E402
 sns.set_theme(style="whitegrid", context="paper")
 
 
+def budget_label(frame: pd.DataFrame) -> str:
+    """'budget quick, 295 iterations' (or ranges) of the runs in a frame, for titles: a
+    smoke figure never looks like a final one."""
+    budgets = "+".join(sorted(set(map(str, frame.budget)))) if "budget" in frame else "?"
+    its = sorted(set(int(i) for i in frame.iterations.dropna())) if "iterations" in frame else []
+    span = f"{its[0]:,}" if len(its) == 1 else (f"{its[0]:,}-{its[-1]:,}" if its else "?")
+    return f"budget {budgets}, {span} iterations"
+
+
+def chance_line(ax: plt.Axes, classes: int = 10) -> None:
+    ax.axhline(100 / classes, color="black", linestyle=":", linewidth=0.8, label="chance")
+
+
 def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
     fig.savefig(png, dpi=150, bbox_inches="tight")
     fig.savefig(pdf, bbox_inches="tight")
@@ -46,7 +59,8 @@ def image_grid(distilled: dict[str, Any], classes: list[str], title: str) -> plt
             if s == 0:
                 ax.set_title(classes[int(distilled["labels"][s, i])], fontsize=7)
         axes[s][0].set_ylabel(f"step {s + 1}", fontsize=7)
-    fig.suptitle(title, fontsize=9)
+    budget = distilled["settings"]["budget"]
+    fig.suptitle(f"{title} (budget {budget}, {distilled['iterations']:,} iterations)", fontsize=9)
     return fig
 
 
@@ -82,7 +96,8 @@ def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str],
         rr = sel.groupby("model").random_real_acc.mean().reindex(models)
         ax.scatter(range(len(models)), rr, marker="_", s=300, color="grey", zorder=4,
                    label="random real images")
-    accuracy_axes(ax, dataset, what)
+    chance_line(ax)
+    accuracy_axes(ax, dataset, f"{what} ({budget_label(sel)})")
     ax.tick_params(axis="x", rotation=30)
     return fig
 
@@ -95,10 +110,12 @@ def curves_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt.F
     for ax, column, label in ((axes[0], "outer_loss", "outer loss (real batches)"),
                               (axes[1], "test_batch_acc", "test-batch accuracy (%)")):
         sns.lineplot(sel, x="iteration", y=column, hue="model", hue_order=models,
-                     errorbar=("pi", 100), ax=ax)
+                     errorbar=("pi", 100), ax=ax, legend=ax is axes[1])
         ax.set(ylabel=label, xlabel="outer iteration")
-        ax.legend(fontsize=6)
-    fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: distillation progress", fontsize=9)
+    chance_line(axes[1])
+    axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the curves
+    fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: distillation progress "
+                 f"({budget_label(sel)})", fontsize=9)
     return fig
 
 
@@ -111,7 +128,7 @@ def progress_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt
     shown = [m for m in models if m in set(sel.model)]
     cols = min(4, max(1, len(shown)))
     rows = -(-len(shown) // cols) if shown else 1
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.5 * rows), squeeze=False,
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False,
                              sharex=True, sharey=True, layout="constrained")
     paper = paper_numbers().set_index(["dataset", "model"])
     palette = sns.color_palette("tab10")
@@ -129,19 +146,22 @@ def progress_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt
         if (dataset, model) in paper.index:
             ax.axhline(paper.paper_acc[(dataset, model)], color="#cb181d", linestyle="--",
                        linewidth=1, label="paper")
+        chance_line(ax)
         ax.set(title=model, ylim=(0, 100), xlabel="outer iteration",
                ylabel="test accuracy (%)")
-        ax.legend(fontsize=6, loc="lower right")
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.25), ncol=3)
     for ax in list(axes.flat)[len(shown):]:
         ax.set_visible(False)
     fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: test accuracy of the distilled set "
-                 "during distillation (star: the set chosen by training-subset accuracy)",
-                 fontsize=9)
+                 f"during distillation ({budget_label(sel)}; star: the set chosen by "
+                 "training-subset accuracy)", fontsize=9)
     return fig
 
 
 def history_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
-    rows = [{"dataset": m["dataset"], "model": m["model"], "seed": m["seed"], **record}
+    rows = [{"dataset": m["dataset"], "model": m["model"], "seed": m["seed"],
+             "budget": m["budget"], "iterations": (m.get("distill") or {}).get("iterations"),
+             **record}
             for m in metrics for record in (m.get("distill") or {}).get("history", [])]
     return pd.DataFrame(rows).drop(columns=["lrs"], errors="ignore")
 

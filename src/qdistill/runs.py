@@ -72,14 +72,13 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
                 progress: bool = True, checkpoint_every: int = 0,
                 log_test_images: int | None = None, selection_images: int = 10_000) -> Path:
     """Distill one dataset x model x seed into out_dir/distilled.pt (+ distill_log.json).
-    Outputs of an earlier run in out_dir are removed first: none may outlive a new run.
+    Outputs of an earlier run in out_dir stay until the new ones are ready (a bad call
+    destroys nothing), then all of them are replaced: none may outlive a new run.
 
     out_dir/checkpoint.pt holds the run's state every `checkpoint_every` iterations and on
     SIGTERM; a run started again resumes from it (if its settings match) and deletes it
     once the outputs are written."""
     out_dir = Path(out_dir)
-    for name in (DISTILLED, DISTILL_LOG, METRICS):
-        (out_dir / name).unlink(missing_ok=True)
     data = load_dataset(settings.dataset.name, data_root, data_mirror)
     commit = source_commit()  # at the start: the code that computes the run
     log.info("distilling %s / %s / seed %d, budget %s, data %s, backend %s, threads %d",
@@ -90,6 +89,8 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
         result = distill(settings, data, log_every=log_every, progress=progress,
                          checkpointing=checkpointing, log_test_images=log_test_images,
                          selection_images=selection_images)
+    for name in (DISTILLED, METRICS):  # the old set and its evaluation, now replaced
+        (out_dir / name).unlink(missing_ok=True)
     # The log first: distilled.pt is the output that marks a run as finished.
     write_json(out_dir / DISTILL_LOG, {
         "iterations": result.iterations,
@@ -127,7 +128,6 @@ def evaluate_run(run_dir: str | Path, data_root: str | Path,
                  random_real_draws: int = 5) -> dict[str, Any]:
     """Evaluate run_dir/distilled.pt and write run_dir/metrics.json (with the distill log)."""
     run_dir = Path(run_dir)
-    (run_dir / METRICS).unlink(missing_ok=True)
     distilled, data = distilled_and_data(run_dir / DISTILLED, data_root, data_mirror)
     metrics = evaluate(distilled, data, device, random_real_draws)
     distill_log = run_dir / DISTILL_LOG
@@ -175,7 +175,6 @@ def transfer_run(distilled_path: str | Path, out_file: str | Path, data_root: st
     """Evaluate a distilled set from its own and `count` other initialisations (init seeds
     from first_seed on, skipping the run's seed); write the result as JSON."""
     out_file = Path(out_file)
-    out_file.unlink(missing_ok=True)
     distilled, data = distilled_and_data(distilled_path, data_root, data_mirror)
     init_seeds = transfer_other_inits(distilled["settings"]["seed"], first_seed, count)
     result = evaluate_transfer(distilled, data, init_seeds, device)

@@ -134,10 +134,18 @@ def signed_cells(values) -> list[str]:
 def write_markdown_and_latex(shown: pd.DataFrame, title: str, caption: str, note: str,
                              md: str | Path, tex: str | Path, column_format: str, label: str,
                              **markdown) -> None:
-    """A displayed table as Markdown (titled, the note below) and as LaTeX (the note in the
-    caption), ± typeset in LaTeX."""
+    """A displayed table as Markdown (titled, the note below), as LaTeX (the note in the
+    caption, ± typeset) and as HTML beside the Markdown (same name, .html: what the
+    Snakemake report shows inline)."""
     Path(md).write_text(f"# {title}\n\n{shown.to_markdown(index=False, **markdown)}\n\n"
                         f"{note}\n")
+    style = ("body{font-family:sans-serif;font-size:13px} table{border-collapse:collapse} "
+             "td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:left} "
+             "th{background:#f3f3f3}")
+    Path(md).with_suffix(".html").write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
+        f"<style>{style}</style></head><body><h3>{title}</h3>"
+        f"{shown.to_html(index=False, border=0, escape=True)}<p>{note}</p></body></html>\n")
     latex = shown.to_latex(index=False, escape=True, column_format=column_format,
                            caption=f"{caption}: " + note.replace("%", r"\%"), label=label)
     Path(tex).write_text(latex.replace("±", r"$\pm$"))

@@ -257,15 +257,15 @@ completed=$(grep -c "|COMPLETED|" "$WORK/sacct.txt" || true)
 [ "$completed" -eq "$rows" ] || fail "only $completed of $rows SLURM jobs COMPLETED"
 
 for table in table1.csv cost.csv shots.csv transfer.csv; do
-  cmp "$WORK/local/results/tables/$table" "$WORK/slurm/results/tables/$table" \
+  cmp "$WORK/local/results/smoke/tables/$table" "$WORK/slurm/results/smoke/tables/$table" \
     || fail "$table differs between the local and the SLURM run"
 done
 # extensions.csv: all but column 14, s_per_iteration (a timing)
-without_timing() { cut -d, -f1-13,15- "$1/results/tables/extensions.csv"; }
-[ "$(sed -n 1p "$WORK/local/results/tables/extensions.csv" | cut -d, -f14)" = s_per_iteration ] \
+without_timing() { cut -d, -f1-13,15- "$1/results/smoke/tables/extensions.csv"; }
+[ "$(sed -n 1p "$WORK/local/results/smoke/tables/extensions.csv" | cut -d, -f14)" = s_per_iteration ] \
   || fail "extensions.csv: column 14 is not s_per_iteration"
 cmp <(without_timing "$WORK/local") <(without_timing "$WORK/slurm") \
   || fail "extensions.csv differs between the local and the SLURM run"
-cmp "$WORK/local/results/tables/runs.csv" "$WORK/slurm/results/tables/runs.csv" >/dev/null \
+cmp "$WORK/local/results/smoke/tables/runs.csv" "$WORK/slurm/results/smoke/tables/runs.csv" >/dev/null \
   || say "note: runs.csv differs (timings) - expected"
 say "PASSED: $completed SLURM jobs COMPLETED; Table I, cost, shots, transfer and extensions tables identical to the local run"
