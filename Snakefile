@@ -4,6 +4,7 @@
 #   snakemake --cores all                          # the paper's budget (default)
 #   snakemake --cores all --config budget=quick    # minutes
 #   snakemake --report results/report.html
+import math
 import os
 import re
 import shutil
@@ -19,7 +20,7 @@ min_version("9.0")
 # so it works in a venv, a conda env or on a cluster node without installing it.
 sys.path.insert(0, os.path.join(workflow.basedir, "src"))
 
-from qdistill.config import check_cross_keys, run_settings
+from qdistill.config import TRAIN_IMAGES, check_cross_keys, run_settings
 from qdistill.published import shipped_runs
 
 

@@ -80,17 +80,18 @@ def real_batch_pass(net, theta0, constants, real):
 
 def one_iteration(net, theta0, constants, settings, real):
     """One outer iteration's loss and hypergradient at the initial synthetic set."""
-    import torch
-
     from qdistill import distill as lib
     from qdistill.rng import generator
 
+    inner = lib
+    if not hasattr(lib, "inner_schedule"):
+        from qdistill import training as inner
     images, labels, raw_lrs = lib.init_synthetic(settings, generator(0, "synthetic"),
                                                  real[0].dtype)
     images.requires_grad_()
     raw_lrs.requires_grad_()
-    steps = lib.inner_schedule(images, labels, lib.step_sizes(raw_lrs),
-                               settings.distill.distill_epochs)
+    steps = inner.inner_schedule(images, labels, inner.step_sizes(raw_lrs),
+                                 settings.distill.distill_epochs)
     if hasattr(lib, "outer_step"):
         _, backward = lib.outer_step(net, theta0, constants, steps, *real, lib.CPU_REAL_CHUNK)
         backward([images, raw_lrs])
@@ -108,7 +109,11 @@ def run_case(dataset, model, backend, warmup, timed, mirror, data_root, threads)
 
     from qdistill.config import load_config, run_settings
     from qdistill.data import RealBatches, load_dataset
-    from qdistill.distill import distill, split_parameters
+    from qdistill.distill import distill
+    try:
+        from qdistill.training import split_parameters
+    except ImportError:  # the reference commit keeps it in distill.py
+        from qdistill.distill import split_parameters
     from qdistill.models import make_network
     from qdistill.rng import generator
 

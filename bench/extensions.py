@@ -1,4 +1,4 @@
-"""What the extensions (issue 8) cost: seconds per outer distillation iteration at the
+"""What the extensions cost: seconds per outer distillation iteration at the
 paper's settings for the reference model and every extension model, one thread, and the
 quanvolutional front end per image (fast path and the PennyLane filter, forward only).
 

@@ -96,11 +96,11 @@ def settings_of_baseline(wildcards):
 SECONDS_PER_ITERATION = {"mnist": 0.17, "cifar10": 0.65}
 BACKEND_SLOWDOWN = {"fast": 1, "pennylane": 5}
 QUANVOLUTION_SLOWDOWN = 2
-ITERATIONS_PER_EPOCH = {"mnist": 59, "cifar10": 49}
 
 
 def distill_runtime(wildcards):
-    iterations = BUDGET["epochs"] * ITERATIONS_PER_EPOCH[wildcards.dataset]
+    per_epoch = math.ceil(TRAIN_IMAGES[wildcards.dataset] / BUDGET["batch_size"])
+    iterations = BUDGET["epochs"] * per_epoch
     variant = config["model_variants"][wildcards.model]
     seconds = SECONDS_PER_ITERATION[wildcards.dataset] * BACKEND_SLOWDOWN[config["qnn_backend"]]
     if variant.get("front_end") == "quanvolution":

@@ -1,4 +1,4 @@
-# Beyond the paper (issue 8): the extension models of config `extensions.models`, distilled
+# Beyond the paper: the extension models of config `extensions.models`, distilled
 # and evaluated by the same rules as Table I's, against the reference model, plus the
 # transfer rows (rules/transfer.smk).
 

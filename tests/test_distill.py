@@ -8,16 +8,8 @@ import torch
 
 from qdistill.config import run_settings
 from qdistill.data import normalize
-from qdistill.distill import (
-    distill,
-    init_synthetic,
-    inner_schedule,
-    outer_loss,
-    outer_step,
-    split_parameters,
-    step_sizes,
-    train_steps,
-)
+from qdistill.distill import distill, init_synthetic, outer_loss, outer_step
+from qdistill.training import inner_schedule, split_parameters, step_sizes, train_steps
 from qdistill.models import make_network
 
 
@@ -233,7 +225,7 @@ def test_distillation_lowers_the_outer_loss(smoke_config, mnist, model_id):
 def test_evaluation_replays_what_distillation_trained(smoke_config, mnist):
     """evaluate's theta0 and inner schedule are distill's: replaying the learned steps on
     each of the log's image sets gives the accuracy the last log line reported."""
-    from qdistill.distill import ProgressProbe, split_parameters
+    from qdistill.distill import ProgressProbe
     from qdistill.evaluate import accuracy_after_steps
 
     settings = run_settings(dict(smoke_config, device="cpu"), "mnist", "q-nores-herm", 3)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from qdistill.config import dataset_spec, load_config, model_spec
-from qdistill.distill import split_parameters, step_sizes, train_steps
+from qdistill.training import split_parameters, step_sizes, train_steps
 from qdistill.models import make_network
 from qdistill.quantum import EmbeddingError
 

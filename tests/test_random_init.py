@@ -10,12 +10,10 @@ from qdistill.distill import (
     Initialisations,
     distill,
     init_synthetic,
-    inner_schedule,
     outer_gradient,
     outer_loss,
-    split_parameters,
-    step_sizes,
 )
+from qdistill.training import inner_schedule, split_parameters, step_sizes
 from qdistill.evaluate import kmeans, real_summary_sets
 from qdistill.models import make_network
 

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from .config import RunSettings
 from .cost import executions_per_sample
 from .data import ImageData, RealBatches, normalize
-from .distill import accuracy, resolve_device, torch_dtype
+from .training import accuracy, resolve_device, torch_dtype
 from .models import CIRCUIT_PARAMETERS, make_network
 from .rng import generator
 

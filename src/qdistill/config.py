@@ -36,7 +36,7 @@ class ModelSpec:
     observable: str | None = None  # pauliz | hermitian-fixed | hermitian | hermitian-pair
     n_qubits: int = 6
     n_layers: int = 3
-    # Extensions (issue 8); the defaults are the paper's quantum LeNet.
+    # Extensions; the defaults are the paper's quantum LeNet.
     embedding: str = "amplitude"  # amplitude | angle
     front_end: str = "convolution"  # convolution | quanvolution (in place of C1)
     frozen_circuit: bool = False  # circuit angles stay at their initial values

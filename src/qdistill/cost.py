@@ -18,7 +18,7 @@ estimates expectation values from repeated shots and gradients by the parameter-
   state preparation of 2**n - 1 RY rotations (Mottonen et al.) whose angles are classical
   functions of the features: 2 shifts each.
 
-Extensions (issue 8), counted by the same plain rule:
+Extensions, counted by the same plain rule:
 - 4x4 Hermitians on the n neighbouring pairs of a ring: overlapping pairs do not commute,
   so every circuit runs in 2 measurement settings (3 for odd n), each measuring a set of
   disjoint pairs in their eigenbases. The eigenbasis of a d x d Hermitian has d**2 - d

@@ -32,12 +32,21 @@ from .artifacts import load_checkpoint, save_checkpoint
 from .config import RunSettings
 from .cost import quanvolution_patches
 from .data import ImageData, RealBatches, normalize
-from .models import CIRCUIT_PARAMETERS, make_network
+from .models import make_network
 from .rng import generator
+from .training import (
+    Params,
+    accuracy,
+    inner_schedule,
+    inverse_softplus,
+    resolve_device,
+    split_parameters,
+    step_sizes,
+    torch_dtype,
+    train_steps,
+)
 
 log = logging.getLogger(__name__)
-
-Params = dict[str, torch.Tensor]
 
 
 class DistillationDiverged(FloatingPointError):
@@ -58,64 +67,6 @@ class Checkpointing:
     path: Path
     every: int
     stop_reason: str | None = None
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was asked for, but torch sees no CUDA device; "
-                           "set device to auto or cpu.")
-    return torch.device(device)
-
-
-def torch_dtype(name: str) -> torch.dtype:
-    return {"float32": torch.float32, "float64": torch.float64}[name]
-
-
-def inverse_softplus(y: float) -> float:
-    return math.log(math.expm1(y))
-
-
-def step_sizes(raw_lrs: torch.Tensor) -> torch.Tensor:
-    """The learned inner step sizes softplus(raw). softplus underflows to 0 for raw below
-    about -104 in float32 (Adam could drive raw there in a long run); the floor at the
-    smallest positive normal number keeps every step size positive and changes nothing
-    above it."""
-    return F.softplus(raw_lrs).clamp_min(torch.finfo(raw_lrs.dtype).tiny)
-
-
-def split_parameters(net: nn.Module, freeze_circuit: bool) -> tuple[Params, Params]:
-    """theta0 as (inner-trained parameters, constants). Constants are the frozen circuit
-    angles when freeze_circuit is set; buffers (fixed observables) stay in the module."""
-    trained, constants = {}, {}
-    for name, p in net.named_parameters():
-        frozen = freeze_circuit and name in CIRCUIT_PARAMETERS
-        (constants if frozen else trained)[name] = p.detach().clone().requires_grad_(not frozen)
-    return trained, constants
-
-
-def inner_schedule(images: torch.Tensor, labels: torch.Tensor, lrs: torch.Tensor,
-                   distill_epochs: int) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """The T (images, labels, step size) of the inner loop: the groups cycled
-    distill_epochs times, each step with its own step size."""
-    groups = len(images)
-    return [(images[t % groups], labels[t % groups], lrs[t])
-            for t in range(groups * distill_epochs)]
-
-
-def train_steps(net: nn.Module, theta0: Params, constants: Params, steps,
-                create_graph: bool) -> Params:
-    """Apply the inner gradient steps from theta0. create_graph=True keeps the graph for
-    the hypergradient; False trains plainly (evaluation)."""
-    params = theta0
-    for images, labels, lr in steps:
-        loss = F.cross_entropy(functional_call(net, {**params, **constants}, (images,)), labels)
-        grads = torch.autograd.grad(loss, list(params.values()), create_graph=create_graph)
-        params = {name: p - lr * g for (name, p), g in zip(params.items(), grads)}
-        if not create_graph:
-            params = {name: p.detach().requires_grad_() for name, p in params.items()}
-    return params
 
 
 def outer_loss(net: nn.Module, theta0: Params, constants: Params, steps,
@@ -179,16 +130,6 @@ def outer_gradient(draws, images: torch.Tensor, labels: torch.Tensor, raw_lrs: t
     images.grad /= len(parts)
     raw_lrs.grad /= len(parts)
     return torch.stack(parts).mean()
-
-
-@torch.no_grad()
-def accuracy(net: nn.Module, params: Params, images: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = 2048) -> float:
-    """Accuracy in percent of net(params) on already-normalised images."""
-    correct = 0
-    for x, y in zip(images.split(batch_size), labels.split(batch_size)):
-        correct += (functional_call(net, params, (x,)).argmax(1) == y).sum().item()
-    return 100.0 * correct / len(labels)
 
 
 def circuits_per_sample(net: nn.Module) -> int:
@@ -298,17 +239,171 @@ class Initialisations:
         return draws
 
 
-def resume_state(checkpointing: Checkpointing | None, identity: dict) -> dict | None:
-    """The checkpoint to resume from, if there is one and it belongs to this very run."""
-    if checkpointing is None or not checkpointing.path.exists():
-        return None
-    state = load_checkpoint(checkpointing.path)  # ArtifactError, naming it, when corrupt
-    if state.get("identity") != identity:
-        log.warning("%s belongs to other settings (or another number of iterations, qdistill "
-                    "or torch version, or device); starting from iteration 1, it will be "
-                    "overwritten", checkpointing.path)
-        return None
-    return state
+class Distillation:
+    """One distillation's whole state between outer iterations: the synthetic images and
+    step sizes, Adam and its schedule, the real batches' and the fresh initialisations'
+    random streams, the log, the kept best set and the time spent. state_dict() is the
+    checkpoint; load_state_dict() of it continues exactly where it was saved."""
+
+    def __init__(self, settings: RunSettings, data: ImageData, iterations: int | None,
+                 log_test_images: int | None, selection_images: int):
+        d = self.protocol = settings.distill
+        self.settings = settings
+        self.device, self.dtype = resolve_device(settings.device), torch_dtype(settings.dtype)
+        data = data.to(self.device)
+        self.net = make_network(settings.model, settings.dataset, settings.seed,
+                                settings.qnn_backend, self.dtype, self.device)
+        self.theta0, self.constants = split_parameters(self.net, settings.circuit_frozen)
+        images, labels, raw_lrs = init_synthetic(settings, generator(settings.seed, "synthetic"),
+                                                 self.dtype)
+        self.images = images.to(self.device).requires_grad_()
+        self.raw_lrs = raw_lrs.to(self.device).requires_grad_()
+        self.labels = labels.to(self.device)
+        self.batches = RealBatches(data, settings.dataset, d.batch_size,
+                                   generator(settings.seed, "real-batches"), self.dtype)
+        self.iterations = iterations or max(1, round(d.epochs * len(self.batches)))
+        self.optimizer = torch.optim.Adam([self.images, self.raw_lrs], lr=d.outer_lr,
+                                          betas=d.outer_betas)
+        self.scheduler = torch.optim.lr_scheduler.StepLR(
+            self.optimizer, max(1, round(d.decay_epochs * len(self.batches))),
+            gamma=d.decay_factor)
+        # A GPU takes the real batch whole; a CPU in cache-sized chunks (outer_step).
+        self.real_chunk = CPU_REAL_CHUNK if self.device.type == "cpu" else d.batch_size
+        self.inits = Initialisations(settings, (self.net, self.theta0, self.constants),
+                                     self.dtype, self.device)
+        self.probe = ProgressProbe.build(data, settings, self.dtype, log_test_images,
+                                         selection_images)
+        self.per_sample = circuits_per_sample(self.net)
+        self.result = DistillResult(self.images, self.labels, self.raw_lrs, self.iterations)
+        self.losses: list[float] = []  # read outer losses since the last log point
+        # Not read yet: reading a loss waits for the device, so losses are read (and
+        # checked) only where the run logs, checkpoints or ends, never every iteration.
+        self.pending: list[tuple[int, torch.Tensor]] = []
+        self.last_finite: tuple[int, float] | None = None
+        self.done = 0  # iterations finished
+        self.elapsed_before = self.cpu_before = 0.0
+        self.started = (time.perf_counter(), time.process_time())
+
+    def identity(self) -> dict:
+        """What must match to resume: the run, and what computes it."""
+        return {"settings": self.settings.to_dict(), "iterations": self.iterations,
+                "qdistill": __version__, "torch": str(torch.__version__),
+                "device": str(self.device)}
+
+    def elapsed(self) -> tuple[float, float]:
+        """Wall and CPU seconds so far, resumed parts included."""
+        wall, cpu = self.started
+        return (self.elapsed_before + time.perf_counter() - wall,
+                self.cpu_before + time.process_time() - cpu)
+
+    def step(self) -> None:
+        """One outer iteration: the hypergradient over the drawn nets, one Adam step."""
+        tick = time.perf_counter()
+        real_images, real_labels = next(self.batches)
+        self.optimizer.zero_grad(set_to_none=True)
+        draws = self.inits.draw()
+        loss = outer_gradient(draws, self.images, self.labels, self.raw_lrs,
+                              self.protocol.distill_epochs, real_images, real_labels,
+                              self.real_chunk)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.done += 1
+        self.pending.append((self.done, loss))
+        self.result.iteration_s.append(time.perf_counter() - tick)
+        self.result.circuit_evaluations += self.per_sample * len(draws) * (
+            self.protocol.inner_steps * self.labels.shape[1] + len(real_labels))
+
+    def settle(self) -> None:
+        """Read the pending losses: DistillationDiverged at the first that is not finite."""
+        values = torch.stack([loss for _, loss in self.pending]).tolist() if self.pending else []
+        for (it, _), value in zip(self.pending, values):
+            if not math.isfinite(value):
+                s = self.settings
+                raise DistillationDiverged(
+                    f"outer loss is {value} at iteration {it} of {s.model.model_id} on "
+                    f"{s.dataset.name} (seed {s.seed}); last finite value: {self.last_finite}; "
+                    f"step sizes {step_sizes(self.raw_lrs).tolist()}. Nothing was written; "
+                    "lower outer_lr or distill_lr_init.")
+            self.last_finite = (it, value)
+            self.losses.append(value)
+        self.pending.clear()
+
+    def log_point(self) -> None:
+        """Measure the current set (ProgressProbe), keep it if it is the best so far by
+        selection accuracy, and add a line to the history."""
+        self.settle()
+        it, lrs = self.done, step_sizes(self.raw_lrs.detach())
+        steps = inner_schedule(self.images.detach(), self.labels, lrs,
+                               self.protocol.distill_epochs)
+        params = train_steps(self.net, self.theta0, self.constants, steps, create_graph=False)
+        accs = self.probe.measure(self.net, {**params, **self.constants})
+        best = self.result.best
+        if best is None or accs["selection_acc"] > best["selection_acc"]:
+            self.result.best = {"iteration": it, "selection_acc": accs["selection_acc"],
+                                "test_acc": accs["test_acc"],
+                                "images": self.images.detach().cpu().clone(),
+                                "raw_lrs": self.raw_lrs.detach().cpu().clone(),
+                                "lrs": lrs.cpu().clone()}
+        record = {"iteration": it, "outer_loss": sum(self.losses) / len(self.losses), **accs,
+                  "lrs": lrs.tolist(), "outer_lr": self.scheduler.get_last_lr()[0],
+                  "elapsed_s": self.elapsed()[0]}
+        self.result.history.append(record)
+        self.losses = []
+        log.info(f"iter {it}/{self.iterations} outer loss {record['outer_loss']:.4f} "
+                 f"test {accs['test_acc']:.2f}% selection {accs['selection_acc']:.2f}% lrs "
+                 + " ".join(f"{lr:.4f}" for lr in record["lrs"][:6])
+                 + (" ..." if len(record["lrs"]) > 6 else ""))
+
+    def state_dict(self) -> dict:
+        self.settle()
+        wall, cpu = self.elapsed()
+        r = self.result
+        return {"identity": self.identity(), "iteration": self.done,
+                "images": self.images.detach().cpu(), "raw_lrs": self.raw_lrs.detach().cpu(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "batches": self.batches.state_dict(),
+                "history": r.history, "losses": self.losses, "last_finite": self.last_finite,
+                "circuit_evaluations": r.circuit_evaluations, "iteration_s": r.iteration_s,
+                "best": r.best, "inits": self.inits.stream.get_state(), "elapsed_s": wall,
+                "cpu_s": cpu}
+
+    def load_state_dict(self, state: dict) -> None:
+        with torch.no_grad():
+            self.images.copy_(state["images"])
+            self.raw_lrs.copy_(state["raw_lrs"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.batches.load_state_dict(state["batches"])
+        if state.get("inits") is not None:  # absent in checkpoints of fixed-init runs of 0.2.0
+            self.inits.stream.set_state(state["inits"])
+        r = self.result
+        r.history, r.circuit_evaluations = state["history"], state["circuit_evaluations"]
+        r.iteration_s, r.best = state["iteration_s"], state.get("best")
+        self.losses, self.last_finite = state["losses"], state["last_finite"]
+        self.done = state["iteration"]
+        self.elapsed_before, self.cpu_before = state["elapsed_s"], state.get("cpu_s", 0.0)
+        self.started = (time.perf_counter(), time.process_time())
+
+    def resume(self, checkpointing: Checkpointing | None) -> None:
+        """Continue from the checkpoint if there is one and it belongs to this very run."""
+        if checkpointing is None or not checkpointing.path.exists():
+            return
+        state = load_checkpoint(checkpointing.path)  # ArtifactError, naming it, when corrupt
+        if state.get("identity") != self.identity():
+            log.warning("%s belongs to other settings (or another number of iterations, "
+                        "qdistill or torch version, or device); starting from iteration 1, it "
+                        "will be overwritten", checkpointing.path)
+            return
+        self.load_state_dict(state)
+        log.info("resuming from the checkpoint of iteration %d of %d (%s)", self.done,
+                 self.iterations, checkpointing.path)
+
+    def finish(self) -> DistillResult:
+        self.settle()
+        r = self.result
+        r.wall_time_s, r.cpu_time_s = self.elapsed()
+        r.images, r.raw_lrs = self.images.detach(), self.raw_lrs.detach()
+        return r
 
 
 def distill(settings: RunSettings, data: ImageData, iterations: int | None = None,
@@ -322,143 +417,27 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     training images); the set with the best selection accuracy is kept as `result.best`.
     None of this touches the random streams: the final set does not depend on it.
 
-    With `checkpointing`, the full state (images, step sizes, optimiser, scheduler, the real
-    batches' RNG and position, history) is saved between iterations, and a run started again
-    resumes from it: the result is the same, to the byte, as an uninterrupted run's."""
-    d = settings.distill
-    device, dtype = resolve_device(settings.device), torch_dtype(settings.dtype)
-    data = data.to(device)
-    net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
-                       dtype, device)
-    theta0, constants = split_parameters(net, settings.circuit_frozen)
-
-    images, labels, raw_lrs = init_synthetic(settings, generator(settings.seed, "synthetic"),
-                                             dtype)
-    images = images.to(device).requires_grad_()
-    raw_lrs = raw_lrs.to(device).requires_grad_()
-    labels = labels.to(device)
-
-    batches = RealBatches(data, settings.dataset, d.batch_size,
-                          generator(settings.seed, "real-batches"), dtype)
-    if iterations is None:
-        iterations = max(1, round(d.epochs * len(batches)))
-    decay_every = max(1, round(d.decay_epochs * len(batches)))
-    optimizer = torch.optim.Adam([images, raw_lrs], lr=d.outer_lr, betas=d.outer_betas)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, decay_every, gamma=d.decay_factor)
-
-    real_chunk = CPU_REAL_CHUNK if device.type == "cpu" else d.batch_size
-    inits = Initialisations(settings, (net, theta0, constants), dtype, device)
-    probe = ProgressProbe.build(data, settings, dtype, log_test_images, selection_images)
-    per_sample = circuits_per_sample(net)
-    result = DistillResult(images, labels, raw_lrs, iterations)
-    last_finite, losses, first, elapsed_before, cpu_before = None, [], 1, 0.0, 0.0
-    # What must match to resume: the run, and what computes it (code, torch, device).
-    identity = {"settings": settings.to_dict(), "iterations": iterations,
-                "qdistill": __version__, "torch": str(torch.__version__), "device": str(device)}
-    state = resume_state(checkpointing, identity)
-    if state is not None:
-        with torch.no_grad():
-            images.copy_(state["images"])
-            raw_lrs.copy_(state["raw_lrs"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        batches.load_state_dict(state["batches"])
-        result.history, losses = state["history"], state["losses"]
-        result.circuit_evaluations = state["circuit_evaluations"]
-        result.iteration_s = state["iteration_s"]
-        result.best = state.get("best")
-        if state.get("inits") is not None:  # absent in checkpoints of fixed-init runs of 0.2.0
-            inits.stream.set_state(state["inits"])
-        last_finite, elapsed_before = state["last_finite"], state["elapsed_s"]
-        cpu_before = state.get("cpu_s", 0.0)
-        first = state["iteration"] + 1
-        log.info("resuming from the checkpoint of iteration %d of %d (%s)", state["iteration"],
-                 iterations, checkpointing.path)
-
-    start, cpu_start = time.perf_counter(), time.process_time()
-    # Outer losses not read yet: reading one waits for the device, so they are read (and
-    # checked) only where the run logs, checkpoints or ends, never every iteration.
-    pending: list[tuple[int, torch.Tensor]] = []
-
-    def settle() -> None:
-        nonlocal last_finite
-        values = torch.stack([loss for _, loss in pending]).tolist() if pending else []
-        for (it, _), value in zip(pending, values):
-            if not math.isfinite(value):
-                raise DistillationDiverged(
-                    f"outer loss is {value} at iteration {it} of {settings.model.model_id} on "
-                    f"{settings.dataset.name} (seed {settings.seed}); last finite value: "
-                    f"{last_finite}; step sizes {step_sizes(raw_lrs).tolist()}. Nothing was "
-                    "written; lower outer_lr or distill_lr_init.")
-            last_finite = (it, value)
-            losses.append(value)
-        pending.clear()
-
-    def checkpoint(it: int) -> None:
-        save_checkpoint(checkpointing.path, {
-            "identity": identity, "iteration": it,
-            "images": images.detach().cpu(), "raw_lrs": raw_lrs.detach().cpu(),
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "batches": batches.state_dict(), "history": result.history, "losses": losses,
-            "last_finite": last_finite, "circuit_evaluations": result.circuit_evaluations,
-            "iteration_s": result.iteration_s, "best": result.best,
-            "inits": inits.stream.get_state(),
-            "elapsed_s": elapsed_before + time.perf_counter() - start,
-            "cpu_s": cpu_before + time.process_time() - cpu_start})
-
-    bar = tqdm(range(first, iterations + 1), desc=f"distill {settings.dataset.name} "
-               f"{settings.model.model_id} seed{settings.seed}", disable=not progress,
-               mininterval=2.0, initial=first - 1, total=iterations)
+    With `checkpointing`, the full state is saved between iterations (Distillation), and a
+    run started again resumes from it: the result is the same, to the byte, as an
+    uninterrupted run's."""
+    run = Distillation(settings, data, iterations, log_test_images, selection_images)
+    run.resume(checkpointing)
+    bar = tqdm(range(run.done + 1, run.iterations + 1), disable=not progress,
+               desc=f"distill {settings.dataset.name} {settings.model.model_id} "
+                    f"seed{settings.seed}", mininterval=2.0, initial=run.done,
+               total=run.iterations)
     for it in bar:
-        tick = time.perf_counter()
-        real_images, real_labels = next(batches)
-        optimizer.zero_grad(set_to_none=True)
-        draws = inits.draw()
-        loss = outer_gradient(draws, images, labels, raw_lrs, d.distill_epochs, real_images,
-                              real_labels, real_chunk)
-        optimizer.step()
-        scheduler.step()
-        pending.append((it, loss))
-        result.iteration_s.append(time.perf_counter() - tick)
-        result.circuit_evaluations += per_sample * len(draws) * (
-            d.inner_steps * labels.shape[1] + len(real_labels))
-        if it % log_every == 0 or it == iterations:
-            settle()
-            params = train_steps(net, theta0, constants,
-                                 inner_schedule(images.detach(), labels,
-                                                step_sizes(raw_lrs.detach()), d.distill_epochs),
-                                 create_graph=False)
-            accs = probe.measure(net, {**params, **constants})
-            if result.best is None or accs["selection_acc"] > result.best["selection_acc"]:
-                result.best = {"iteration": it, "selection_acc": accs["selection_acc"],
-                               "test_acc": accs["test_acc"],
-                               "images": images.detach().cpu().clone(),
-                               "raw_lrs": raw_lrs.detach().cpu().clone(),
-                               "lrs": step_sizes(raw_lrs.detach()).cpu().clone()}
-            record = {"iteration": it, "outer_loss": sum(losses) / len(losses), **accs,
-                      "lrs": step_sizes(raw_lrs.detach()).tolist(),
-                      "outer_lr": scheduler.get_last_lr()[0],
-                      "elapsed_s": elapsed_before + time.perf_counter() - start}
-            result.history.append(record)
-            losses = []
-            msg = (f"iter {it}/{iterations} outer loss {record['outer_loss']:.4f} "
-                   f"test {accs['test_acc']:.2f}% selection {accs['selection_acc']:.2f}% lrs "
-                   + " ".join(f"{lr:.4f}" for lr in record["lrs"][:6])
-                   + (" ..." if len(record["lrs"]) > 6 else ""))
-            log.info(msg)
-        if checkpointing is not None and it < iterations:
-            if checkpointing.stop_reason:
-                settle()
-                checkpoint(it)
-                raise RunInterrupted(
-                    f"stopped by {checkpointing.stop_reason} after iteration {it} of "
-                    f"{iterations}; the state is in {checkpointing.path}: run the same command "
-                    "again to resume.")
-            if checkpointing.every and it % checkpointing.every == 0:
-                settle()
-                checkpoint(it)
-    settle()
-    result.wall_time_s = elapsed_before + time.perf_counter() - start
-    result.cpu_time_s = cpu_before + time.process_time() - cpu_start
-    result.images, result.raw_lrs = images.detach(), raw_lrs.detach()
-    return result
+        run.step()
+        if it % log_every == 0 or it == run.iterations:
+            run.log_point()
+        if checkpointing is None or it == run.iterations:
+            continue
+        if checkpointing.stop_reason:
+            save_checkpoint(checkpointing.path, run.state_dict())
+            raise RunInterrupted(
+                f"stopped by {checkpointing.stop_reason} after iteration {it} of "
+                f"{run.iterations}; the state is in {checkpointing.path}: run the same command "
+                "again to resume.")
+        if checkpointing.every and it % checkpointing.every == 0:
+            save_checkpoint(checkpointing.path, run.state_dict())
+    return run.finish()

@@ -17,7 +17,7 @@ import torch
 from .config import RunSettings
 from .cost import executions_per_sample
 from .data import ImageData, normalize
-from .distill import (
+from .training import (
     accuracy,
     inner_schedule,
     resolve_device,

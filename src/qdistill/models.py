@@ -5,7 +5,7 @@ ReLU -> F3 (84->classes). The quantum head is F2 (120 -> 2**n_qubits, no ReLU) -
 fc3 (n_qubits -> classes), mixed with a ReLU(fc_res(F2)) residual branch by a trainable
 alpha, then fc_final (classes -> classes).
 
-Extensions (issue 8, config model_variants): angle embedding (F2: 120 -> n_qubits), 4x4
+Extensions (config model_variants): angle embedding (F2: 120 -> n_qubits), 4x4
 Hermitian observables on qubit pairs, a quanvolutional layer in place of C1, and the
 frozen circuit (which only changes what distillation trains, distill.split_parameters).
 """

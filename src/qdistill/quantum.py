@@ -2,7 +2,7 @@
 
 The QNN (PAPER.md): amplitude embedding of 2**n features on n qubits (normalised),
 StronglyEntanglingLayers, then one expectation value per qubit of a 2x2 observable.
-Extensions (issue 8): angle embedding (n features, one RX each), 4x4 Hermitian observables
+Extensions: angle embedding (n features, one RX each), 4x4 Hermitian observables
 on the n neighbouring pairs (q, q+1 mod n), and a quanvolutional layer for the front end.
 
 The fast path uses that the state after embedding is a real unit vector x (up to fixed

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .data import ImageData, normalize
-from .distill import accuracy
+from .training import accuracy
 from .evaluate import DistilledSet, trained_parameters
 from .rng import generator
 

@@ -239,7 +239,7 @@ def shots_frame(results: list[dict[str, Any]]) -> pd.DataFrame:
                         ).astype({"shots": "Int64"})
 
 
-# Beyond the paper (issue 8): what each extension changes relative to the reference model,
+# Beyond the paper: what each extension changes relative to the reference model,
 # by the model_variants key it sets, and the open question of the paper it answers.
 EXTENSION_TITLES = {
     ("embedding", "angle"): "angle embedding (open question 2)",
