@@ -15,10 +15,13 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The library lives in src/qdistill. The Snakefile imports it from there; the jobs' scripts
-# find it through the link scripts/qdistill (Snakemake puts a script's folder on sys.path),
-# so it works in a venv, a conda env or on a cluster node without installing it.
-sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+# The library lives in src/qdistill. The Snakefile imports it from there, and every job gets
+# it first on PYTHONPATH (Snakemake runs a copy of a script from .snakemake/scripts, so the
+# script's own folder is no help): the jobs of this workflow copy run this copy's library,
+# in a venv, a conda env or on a cluster node, installed or not.
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 
 from qdistill.config import TRAIN_IMAGES, check_cross_keys, run_settings
 from qdistill.published import shipped_runs
