@@ -154,17 +154,9 @@ def check_batch_fits(key: str, size: int, dataset: str, where: str = "") -> None
                           f"allowed: 1 to {TRAIN_IMAGES[dataset]}.")
 
 
-def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> None:
-    """The rules a schema cannot say: names used in one key must be defined in another."""
-    budgets = config["budgets"]
-    if config["budget"] not in budgets:
-        raise ConfigError(f"{source}: key 'budget': unknown budget {config['budget']!r}; "
-                          f"allowed: {', '.join(budgets)}.")
+def _check_variants(config: dict[str, Any], source: str) -> None:
+    """Each model variant is complete and its keys fit its kind."""
     variants = config["model_variants"]
-    for model_id in config["models"]:
-        if model_id not in variants:
-            raise ConfigError(f"{source}: key 'models': unknown model id {model_id!r}; "
-                              f"allowed: {', '.join(variants)} (or define it in model_variants).")
     for model_id, spec in variants.items():
         if spec["kind"] == "quantum" and ("residual" not in spec or "observable" not in spec):
             raise ConfigError(f"{source}: key 'model_variants.{model_id}': a quantum variant needs "
@@ -179,6 +171,36 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
             raise ConfigError(f"{source}: key 'model_variants.{model_id}': observable "
                               "hermitian-pair needs quantum.n_qubits >= 3, got "
                               f"{config['quantum']['n_qubits']}.")
+
+
+def _check_datasets(config: dict[str, Any], source: str) -> None:
+    """Each dataset has settings, and they match what its loader delivers."""
+    for name in config["datasets"]:
+        if name not in config["dataset_settings"]:
+            raise ConfigError(f"{source}: key 'datasets': {name!r} has no entry in dataset_settings.")
+    for name, ds in config["dataset_settings"].items():
+        shape = (ds["channels"], ds["image_size"], ds["num_classes"])
+        if name in DATASET_SHAPES and shape != DATASET_SHAPES[name]:
+            raise ConfigError(f"{source}: key 'dataset_settings.{name}': channels, image_size, "
+                              f"num_classes are {shape}, but {name} has "
+                              f"{DATASET_SHAPES[name]}; fix them.")
+        if not len(ds["mean"]) == len(ds["std"]) == ds["channels"]:
+            raise ConfigError(f"{source}: key 'dataset_settings.{name}': mean and std need one "
+                              f"value per channel ({ds['channels']}).")
+
+
+def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> None:
+    """The rules a schema cannot say: names used in one key must be defined in another."""
+    budgets = config["budgets"]
+    if config["budget"] not in budgets:
+        raise ConfigError(f"{source}: key 'budget': unknown budget {config['budget']!r}; "
+                          f"allowed: {', '.join(budgets)}.")
+    variants = config["model_variants"]
+    for model_id in config["models"]:
+        if model_id not in variants:
+            raise ConfigError(f"{source}: key 'models': unknown model id {model_id!r}; "
+                              f"allowed: {', '.join(variants)} (or define it in model_variants).")
+    _check_variants(config, source)
     for model_id in config["cost"]["models"]:
         if variants.get(model_id, {}).get("kind") != "quantum":
             raise ConfigError(f"{source}: key 'cost.models': {model_id!r} is not a quantum model "
@@ -204,18 +226,7 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
     if config["baseline"]["model"] not in variants:
         raise ConfigError(f"{source}: key 'baseline.model': unknown model id "
                           f"{config['baseline']['model']!r}; allowed: {', '.join(variants)}.")
-    for name in config["datasets"]:
-        if name not in config["dataset_settings"]:
-            raise ConfigError(f"{source}: key 'datasets': {name!r} has no entry in dataset_settings.")
-    for name, ds in config["dataset_settings"].items():
-        shape = (ds["channels"], ds["image_size"], ds["num_classes"])
-        if name in DATASET_SHAPES and shape != DATASET_SHAPES[name]:
-            raise ConfigError(f"{source}: key 'dataset_settings.{name}': channels, image_size, "
-                              f"num_classes are {shape}, but {name} has "
-                              f"{DATASET_SHAPES[name]}; fix them.")
-        if not len(ds["mean"]) == len(ds["std"]) == ds["channels"]:
-            raise ConfigError(f"{source}: key 'dataset_settings.{name}': mean and std need one "
-                              f"value per channel ({ds['channels']}).")
+    _check_datasets(config, source)
     smallest = min(config["datasets"], key=lambda name: TRAIN_IMAGES[name])
     check_batch_fits(f"budgets.{config['budget']}.batch_size",
                      budgets[config["budget"]]["batch_size"], smallest, f"{source}: ")
