@@ -21,7 +21,7 @@ min_version("9.0")
 # in a venv, a conda env or on a cluster node, installed or not.
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
 from qdistill.config import TRAIN_IMAGES, check_cross_keys, run_settings
 from qdistill.published import shipped_runs
@@ -46,6 +46,17 @@ include: "rules/cost.smk"
 include: "rules/transfer.smk"
 include: "rules/extensions.smk"
 include: "rules/shipped.smk"
+
+
+# Tables and figures from finished runs take seconds: on a cluster they run where
+# Snakemake runs instead of waiting in the queue.
+localrules:
+    table,
+    figures,
+    stability,
+    cost,
+    extensions,
+    transfer_table,
 
 
 rule all:

@@ -7,8 +7,6 @@ rule table:
     """Table I: mean and std over seeds, the paper's value beside ours."""
     input:
         metrics=all_runs("metrics.json"),
-        # a deleted distilled set is distilled again (and its metrics redone), not ignored
-        distilled=all_runs("distilled.pt"),
         baselines=all_baselines(),
         code=os.path.join(workflow.basedir, "scripts", "table.py"),
     output:

@@ -75,3 +75,26 @@ def test_module_entry_point_help():
     out = subprocess.run([sys.executable, "-m", "qdistill", "distill", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--data-mirror" in out and "--budget" in out and "--freeze-circuit" in out
+
+
+def test_help_and_version_need_neither_torch_nor_pennylane():
+    """--help, --version and bad flags answer before the heavy imports (seconds saved)."""
+    code = ("import sys\n"
+            "from qdistill.cli import build_parser\n"
+            "try:\n"
+            "    build_parser().parse_args(['--version'])\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "print(sorted(m for m in ('torch', 'pennylane') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("qdistill 0.") and out.stdout.strip().endswith("[]")
+
+
+@pytest.mark.parametrize("flag", [["--threads", "0"], ["--inits", "-1"]])
+def test_counts_below_one_are_refused_by_name(flag, capsys, tmp_path):
+    command = ["transfer", str(tmp_path)] + flag
+    with pytest.raises(SystemExit) as stop:
+        main(command)
+    assert stop.value.code == 2
+    assert f"argument {flag[0]}: must be at least 1, got {flag[1]}" in capsys.readouterr().err

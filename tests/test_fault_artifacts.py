@@ -2,6 +2,8 @@
 (never unpickled blindly) and named; an interrupted write leaves the previous file and no
 temporary."""
 
+import errno
+
 import pytest
 import torch
 
@@ -45,7 +47,8 @@ def test_fault_damaged_distilled_set_is_named_and_no_metrics_are_written(
             "empty": b""}[damage]
     (tmp_path / DISTILLED).write_bytes(data)
     with pytest.raises(ArtifactError, match=rf"{tmp_path / DISTILLED} is truncated or corrupt "
-                                            r"\(.*\); delete it and distill again"):
+                                            rf"\(.*\); delete the run folder {tmp_path} and "
+                                            r"distill again"):
         load_distilled(tmp_path / DISTILLED)
     assert main(["evaluate", str(tmp_path), "--data-root", str(data_root),
                  "--data-mirror", str(mirror)]) == 2
@@ -88,6 +91,22 @@ def test_fault_interrupted_write_keeps_the_old_file_and_leaves_no_temporary(tmp_
         write_atomic(target, dies_halfway)
     assert read_json(target) == {"finished": True}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_fault_full_disk_names_the_file_and_how_to_go_on(tmp_path):
+    target = tmp_path / CHECKPOINT
+    target.write_bytes(b"the previous checkpoint")
+
+    def no_space(handle):
+        handle.write(b"part of a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(ArtifactError, match=rf"{target} could not be written: the disk "
+                                            rf"holding {tmp_path} is full .*run the same "
+                                            r"command again \(a distillation resumes"):
+        write_atomic(target, no_space)
+    assert target.read_bytes() == b"the previous checkpoint"
+    assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT]
 
 
 def test_fault_half_written_json_is_named(tmp_path):

@@ -109,7 +109,7 @@ def test_fault_unknown_ids_and_seeds_in_run_settings():
 def test_fault_batch_larger_than_a_dataset_outside_the_config_list():
     """`datasets: [mnist]` with a batch of 55,000: fine for MNIST, but a run of CIFAR-10
     (e.g. `--dataset cifar10` on the CLI) is refused before it starts."""
-    config = load_config(overrides={"datasets": ["mnist"]})
+    config = load_config(overrides={"datasets": ["mnist"], "budget": "paper"})
     config["budgets"]["paper"]["batch_size"] = 55_000
     run_settings(config, "mnist", "classical", 0)
     with pytest.raises(ConfigError, match=r"key 'budgets.paper.batch_size': 55000 is larger "

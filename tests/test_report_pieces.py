@@ -21,13 +21,15 @@ def test_report_modules_import_without_pennylane():
 def test_image_grid_labels_each_column_by_its_class():
     labels = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3]])
     distilled = {"images": torch.zeros(1, 10, 3, 32, 32), "labels": labels,
-                 "settings": {"dataset": {"mean": [0.5] * 3, "std": [0.2] * 3}}}
+                 "settings": {"dataset": {"mean": [0.5] * 3, "std": [0.2] * 3}, "budget": "quick"},
+                 "iterations": 1180}
     classes = [f"class{i}" for i in range(10)]
     fig = image_grid(distilled, classes, "title")
     titles = [ax.get_title() for ax in fig.axes[:10]]
     assert titles == [f"class{i}" for i in labels[0].tolist()]
     shown = fig.axes[0].get_images()[0].get_array()
     assert abs(float(shown.mean()) - 0.5) < 1e-6  # zeros denormalise to the mean
+    assert fig._suptitle.get_text() == "title (budget quick, 1,180 iterations)"
 
 
 def test_extension_titles_name_what_a_variant_changes():

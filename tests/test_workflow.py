@@ -10,6 +10,7 @@ import pytest
 import yaml
 from workflow_helpers import REPO, copy_workflow, snakemake
 
+from qdistill.artifacts import ArtifactError, load_distilled
 from qdistill.tables import TABLE1_COLUMNS, paper_numbers
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -245,15 +246,18 @@ def test_the_mirror_spelled_otherwise_reruns_nothing(smoke_run, mirror):
     assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *other).stdout
 
 
-def test_a_deleted_distilled_set_is_distilled_again(smoke_run, tmp_path):
-    """The recovery the damaged-file message gives (delete it, run again) works."""
+def test_a_deleted_run_folder_is_distilled_again(smoke_run, tmp_path):
+    """The recovery the damaged-file message gives (delete the run folder, run again)
+    works."""
     workdir, config = smoke_run
-    distilled = workdir / "results/smoke/runs/mnist/classical/seed0/distilled.pt"
-    kept = tmp_path / "distilled.pt"
-    distilled.rename(kept)
+    run = workdir / "results/smoke/runs/mnist/classical/seed0"
+    with pytest.raises(ArtifactError, match=f"delete the run folder {run} and distill again"):
+        load_distilled(run / "metrics.json")  # not a distilled set: the same message
+    kept = tmp_path / "seed0"
+    run.rename(kept)
     try:
         jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "2", *config).stdout)
         assert jobs["distill"] == 1 and jobs["evaluate"] == 1 and jobs["table"] == 1
     finally:
-        kept.rename(distilled)
+        kept.rename(run)
     assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *config).stdout

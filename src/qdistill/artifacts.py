@@ -7,8 +7,10 @@ an interrupted run never leaves a file that a later run could take for finished.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,9 +59,23 @@ def write_atomic(path: Path, write) -> None:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if _disk_full(err, path.parent):
+            raise ArtifactError(
+                f"{path} could not be written: the disk holding {path.parent} is full "
+                f"({shutil.disk_usage(path.parent).free:,} bytes free). The previous "
+                "version, if any, is intact; free some space and run the same command "
+                "again (a distillation resumes from its last checkpoint).") from err
         raise
+
+
+def _disk_full(err: BaseException, folder: Path) -> bool:
+    """ENOSPC, or torch.save's RuntimeError for a failed write on a (nearly) full disk."""
+    if isinstance(err, OSError):
+        return err.errno == errno.ENOSPC
+    return (isinstance(err, RuntimeError) and "write" in str(err).lower()
+            and shutil.disk_usage(folder).free < 64 * 2**20)
 
 
 def write_json(path: str | Path, obj: Any) -> None:
@@ -109,7 +125,9 @@ def load_distilled(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ArtifactError(f"{path} not found; run `python -m qdistill distill ... --out "
                             f"{path.parent}` first.")
-    return _load_safely(path, FORMAT, "qdistill distilled set", "delete it and distill again")
+    # Snakemake keeps outputs made from a missing intermediate: the whole run folder must go
+    return _load_safely(path, FORMAT, "qdistill distilled set",
+                        f"delete the run folder {path.parent} and distill again")
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:

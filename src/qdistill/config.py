@@ -228,8 +228,9 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
                           f"{config['baseline']['model']!r}; allowed: {', '.join(variants)}.")
     _check_datasets(config, source)
     smallest = min(config["datasets"], key=lambda name: TRAIN_IMAGES[name])
-    check_batch_fits(f"budgets.{config['budget']}.batch_size",
-                     budgets[config["budget"]]["batch_size"], smallest, f"{source}: ")
+    for name, budget in budgets.items():  # any budget may be chosen on the command line
+        check_batch_fits(f"budgets.{name}.batch_size", budget["batch_size"], smallest,
+                         f"{source}: ")
     check_batch_fits("baseline.batch_size", config["baseline"]["batch_size"], smallest,
                      f"{source}: ")
     mirror = config.get("data_mirror")

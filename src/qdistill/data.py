@@ -23,9 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision
 from PIL import Image
-from torchvision.datasets.utils import calculate_md5
 
 from .artifacts import write_atomic
 from .config import DatasetSpec
@@ -34,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
+CIFAR10_OFFICIAL_ARCHIVE = "cifar-10-python.tar.gz"  # torchvision.datasets.CIFAR10.filename
 CIFAR10_JPEG_ARCHIVE = "cifar10-jpeg.tar.gz"
 CIFAR10_JPEG_TREE = "cifar10-jpeg"
 CIFAR10_JPEG_CACHE = "cifar10-jpeg.uint8.pt"
@@ -77,7 +76,8 @@ def _copy_atomic(src: Path, dest: Path) -> None:
 def _check_md5(path: Path, md5: str, fix: str, remove: bool = False) -> None:
     """Raise a DataError naming path and both checksums; with remove, the bad file goes
     first (a partial download in the data root must not stay behind)."""
-    actual = calculate_md5(str(path))
+    with open(path, "rb") as handle:
+        actual = hashlib.file_digest(handle, "md5").hexdigest()
     if actual != md5:
         if remove:
             path.unlink()
@@ -86,6 +86,7 @@ def _check_md5(path: Path, md5: str, fix: str, remove: bool = False) -> None:
 
 
 def _mnist(root: Path, mirror: Path | None) -> ImageData:
+    import torchvision  # here, not at the top: its import costs 3 CPU-seconds per job
     raw = root / "MNIST" / "raw"
     for filename, md5 in torchvision.datasets.MNIST.resources:
         dest = raw / filename
@@ -111,6 +112,8 @@ def _cifar_official(root: Path) -> ImageData:
     def as_tensors(ds):
         return (torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous(),
                 torch.tensor(ds.targets, dtype=torch.long))
+
+    import torchvision
 
     try:
         train = torchvision.datasets.CIFAR10(str(root), train=True, download=True)
@@ -192,7 +195,7 @@ def _cifar_jpeg(root: Path, source: Path) -> ImageData:
 
 
 def _cifar10(root: Path, mirror: Path | None) -> ImageData:
-    official = torchvision.datasets.CIFAR10.filename
+    official = CIFAR10_OFFICIAL_ARCHIVE
     if (root / "cifar-10-batches-py").is_dir() or (root / official).exists():
         return _cifar_official(root)
     candidates = [mirror / official, mirror / "cifar10" / official] if mirror else []

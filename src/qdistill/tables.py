@@ -195,7 +195,7 @@ def write_table1(table: pd.DataFrame, baselines: pd.DataFrame, csv: str | Path,
             f"Full-data classical LeNet (the ceiling): {ceiling or 'not run'}. "
             + (f"Not run: {missing}. " if missing else "") + footnotes).strip()
     write_markdown_and_latex(shown, "Table I", "Table I reproduced", note, md, tex,
-                             "llllrrrrrll", "tab:table1")
+                             "llllrrrrrll", "tab:table1", disable_numparse=True)
 
 
 COST_COLUMNS = ["dataset", "model", "seed", "budget", "distilled_acc", "executions_per_sample",
