@@ -211,7 +211,9 @@ def test_synthetic_init_follows_the_protocol(smoke_config):
 @pytest.mark.parametrize("model_id", ["classical", "q-res-herm"])
 def test_distillation_lowers_the_outer_loss(smoke_config, mnist, model_id):
     settings = run_settings(dict(smoke_config, device="cpu"), "mnist", model_id, 0)
-    result = distill(settings, mnist, iterations=40, log_every=1, progress=False)
+    # accuracies on few images at each log point: it is the loss that is tested here
+    result = distill(settings, mnist, iterations=40, log_every=1, progress=False,
+                     log_test_images=100, selection_images=100)
     losses = [h["outer_loss"] for h in result.history]
     assert len(losses) == 40
     assert sum(losses[-8:]) / 8 < sum(losses[:8]) / 8 - 0.02

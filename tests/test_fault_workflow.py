@@ -89,8 +89,9 @@ def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, d
                                      "extensions": no_extensions,
                                      "random_init": {"models": [], "n_nets": 1,
                                                      "distill_steps": 10}}))
-    command = [SNAKEMAKE, "--cores", "2", "--configfile", str(extra), "--config",
-               f"data_mirror={mirror}", f"data_root={data_root}"]
+    # Table I is the target: its runs are what a kill interrupts (no cost or shots jobs)
+    command = [SNAKEMAKE, "--cores", "2", "results/kill/tables/table1.csv", "--configfile",
+               str(extra), "--config", f"data_mirror={mirror}", f"data_root={data_root}"]
 
     # Kill snakemake and its jobs (the whole process group, SIGKILL: a crash, no clean-up)
     # once one run is finished and recorded as such by Snakemake (its distilled.pt is

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import math
 
-import pennylane as qml
 import torch
 from torch import nn
 
@@ -63,8 +62,12 @@ def observable_groups(observables: torch.Tensor) -> tuple[tuple[int, ...], ...]:
                             "hermitian-pair" if observables.shape[-1] == 4 else "hermitian")
 
 
+# PennyLane is imported where a circuit is defined, not at the top: the fast path needs
+# none of it, and the import costs about 3.5 CPU-seconds in every job.
 def embed(features, wires: list[int], embedding: str) -> None:
     """The embedding of the features, as PennyLane operations (inside a circuit)."""
+    import pennylane as qml
+
     if embedding == "amplitude":
         qml.AmplitudeEmbedding(features, wires=wires, normalize=True)
     else:
@@ -74,6 +77,8 @@ def embed(features, wires: list[int], embedding: str) -> None:
 @functools.lru_cache(maxsize=None)
 def pennylane_qnode(n_qubits: int, observable: str, embedding: str = "amplitude"):
     """The QNN's definition: a QNode(features, angles, observables) -> list of n_qubits expvals."""
+    import pennylane as qml
+
     wires = list(range(n_qubits))
     device = qml.device("default.qubit", wires=wires)
 
@@ -95,6 +100,8 @@ def lightning_expvals(features: torch.Tensor, angles: torch.Tensor, observables:
     values estimated from `shots` samples per execution (None: analytic), batched over the
     features (B, n_features) -> (B, n). Not differentiable; same dtype and device as
     features."""
+    import pennylane as qml
+
     n_qubits, groups = angles.shape[1], observable_groups(observables)
     wires = list(range(n_qubits))
     device = qml.device("lightning.qubit", wires=wires, seed=seed)
@@ -113,20 +120,27 @@ def lightning_expvals(features: torch.Tensor, angles: torch.Tensor, observables:
     return out.to(features.device, features.dtype)
 
 
+def entangler_ranges(n_qubits: int, n_layers: int) -> list[int]:
+    """StronglyEntanglingLayers' default ranges: layer l puts CNOT(i, i + r_l mod n) on
+    every qubit i in turn, with r_l = l mod (n - 1) + 1 (no CNOTs on a single qubit)."""
+    return [l % (n_qubits - 1) + 1 if n_qubits > 1 else 0 for l in range(n_layers)]
+
+
 @functools.lru_cache(maxsize=None)
 def entangler_permutations(n_qubits: int, n_layers: int,
                            device: torch.device = torch.device("cpu")) -> torch.Tensor:
-    """The fixed CNOT ring of each StronglyEntanglingLayers layer, taken from PennyLane
-    itself (the template's own default ranges): a permutation matrix P_l, returned as row
-    indices, P_l @ A == A[perm[l]]. Shape (n_layers, 2**n)."""
-    wires = list(range(n_qubits))
-    template = qml.StronglyEntanglingLayers(torch.zeros(n_layers, n_qubits, 3), wires=wires)
+    """The fixed CNOT ring of each layer as a permutation matrix P_l, returned as row
+    indices: P_l @ A == A[perm[l]]. A basis state k (wire 0 = most significant bit) comes
+    from the state the ring maps to it: the CNOTs undone in reverse order. Equal to
+    PennyLane's qml.matrix of the ring (tests/test_quantum.py). Shape (n_layers, 2**n)."""
+    bit = [n_qubits - 1 - wire for wire in range(n_qubits)]
     perms = []
-    for r in template.hyperparameters["ranges"]:
-        ring = qml.matrix(qml.StronglyEntanglingLayers(torch.zeros(1, n_qubits, 3), wires=wires,
-                                                       ranges=[r]), wire_order=wires).real
-        assert torch.equal(ring.sum(0), torch.ones(2**n_qubits)), "CNOT ring is a permutation"
-        perms.append(ring.argmax(dim=1))
+    for r in entangler_ranges(n_qubits, n_layers):
+        k = torch.arange(2**n_qubits)
+        for control in reversed(range(n_qubits) if r else []):
+            target = (control + r) % n_qubits
+            k = k ^ (((k >> bit[control]) & 1) << bit[target])
+        perms.append(k)
     return torch.stack(perms).to(device)  # cached per device: no copy in the forward
 
 
@@ -375,6 +389,8 @@ def quanvolution_qnode(n_layers: int):
     """The quanvolutional filter's definition: QNode(patches (..., 4), angles) -> 4 <Z>:
     each pixel an RY angle on its qubit (row-major in the patch), StronglyEntanglingLayers,
     Pauli-Z on every qubit. Broadcast over the patches."""
+    import pennylane as qml
+
     wires = list(range(QUANV_QUBITS))
     device = qml.device("default.qubit", wires=wires)
 
