@@ -68,7 +68,9 @@ def test_transfer_from_other_initialisations(distilled_run, mirror, data_root):
     assert [r["init_seed"] for r in result["results"]] == [0, 50, 51]
     metrics = json.loads((distilled_run / "metrics.json").read_text())
     assert result["own_init_acc"] == metrics["test_acc"]  # the run's own accuracy again
-    assert run_cli("transfer", distilled_run, "--inits", 0, *common) == 2
+    with pytest.raises(SystemExit) as refused:  # argparse: "--inits: must be at least 1"
+        run_cli("transfer", distilled_run, "--inits", 0, *common)
+    assert refused.value.code == 2
 
 
 def test_module_entry_point_help():

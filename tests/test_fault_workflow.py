@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import time
+from base64 import urlsafe_b64encode
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,14 @@ def runs_of(workdir: Path, name: str) -> list[Path]:
     return sorted(workdir.glob(f"results/kill/runs/*/*/seed*/{name}"))
 
 
+def recorded_as_finished(workdir: Path, output: Path) -> bool:
+    """Snakemake has recorded the job of this output as finished: its metadata record is
+    written and its incomplete marker gone (.snakemake/{metadata,incomplete}/<base64 path>)."""
+    key = urlsafe_b64encode(str(output.relative_to(workdir)).encode()).decode()
+    return ((workdir / ".snakemake/metadata" / key).exists()
+            and not (workdir / ".snakemake/incomplete" / key).exists())
+
+
 def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, data_root):
     workdir = copy_workflow(tmp_path / "workflow")
     extra = tmp_path / "kill.yaml"
@@ -94,16 +103,15 @@ def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, d
                str(extra), "--config", f"data_mirror={mirror}", f"data_root={data_root}"]
 
     # Kill snakemake and its jobs (the whole process group, SIGKILL: a crash, no clean-up)
-    # once one run is finished and recorded as such by Snakemake (its distilled.pt is
-    # seconds old: the job exits and is recorded within a moment of writing it) and another
-    # is between checkpoints.
+    # once one run is finished and recorded as such by Snakemake and another is between
+    # checkpoints.
     proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 400
     try:
         while True:
             finished = {p.parent for p in runs_of(workdir, "distilled.pt")
-                        if time.time() - p.stat().st_mtime > 3}
+                        if recorded_as_finished(workdir, p)}
             midway = {p.parent for p in runs_of(workdir, "checkpoint.pt")
                       if not (p.parent / "distilled.pt").exists()}
             if finished and midway:
