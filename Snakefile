@@ -48,17 +48,6 @@ include: "rules/extensions.smk"
 include: "rules/shipped.smk"
 
 
-# Tables and figures from finished runs take seconds: on a cluster they run where
-# Snakemake runs instead of waiting in the queue.
-localrules:
-    table,
-    figures,
-    stability,
-    cost,
-    extensions,
-    transfer_table,
-
-
 rule all:
     input:
         rules.table.output,

@@ -244,12 +244,9 @@ say "SLURM run (budget=smoke, --workflow-profile profiles/slurm)"
 submitted=$(grep -c "has been submitted with SLURM jobid" "$WORK/log/slurm-run.log" || true)
 dry_run=$(cd "$WORK/local" && timeout 300 "$SNAKEMAKE" -n --forceall --config "${SMOKE[@]}" \
   "data_root=$WORK/local/data" 2>&1) || fail "dry run of the local workflow"
-# every job but the local rules (the target `all`, tables and figures: Snakefile localrules)
-LOCAL_RULES=" all table figures stability cost extensions transfer_table "
-planned=$(awk -v local="$LOCAL_RULES" '/^Job stats:/ {s = 1; next}
-  s && $1 == "total" {print n; exit}
-  s && $2 ~ /^[0-9]+$/ && index(local, " " $1 " ") == 0 {n += $2}' <<<"$dry_run")
+planned=$(awk '/^Job stats:/ {s = 1} s && $1 == "total" {print $2; exit}' <<<"$dry_run")
 [ -n "$planned" ] || fail "no job count in the dry run"
+planned=$((planned - 1))  # the target rule `all` has nothing to run, so it is not submitted
 say "jobs planned $planned, submitted to SLURM $submitted"
 [ "$submitted" -eq "$planned" ] || fail "$planned jobs planned but $submitted submitted to SLURM"
 
