@@ -99,7 +99,7 @@ def smoke_run(tmp_path_factory, mirror, data_root):
     """The whole DAG at budget=smoke on real data, then the report."""
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
     config = ["--config", "budget=smoke", f"data_mirror={mirror}", f"data_root={data_root}"]
-    snakemake(workdir, "--cores", "2", *config, timeout=1800)
+    snakemake(workdir, "--cores", "2", *config, timeout=3600)  # 95 jobs: 25+ min on 2 AVX2 cores
     snakemake(workdir, "--report", "results/smoke/report.html", *config)
     return workdir, config
 
