@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+from workflow_helpers import fresh_python
 
 from qdistill.artifacts import load_distilled
 from qdistill.cli import main
@@ -88,9 +89,8 @@ def test_help_and_version_need_neither_torch_nor_pennylane():
             "except SystemExit:\n"
             "    pass\n"
             "print(sorted(m for m in ('torch', 'pennylane') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("qdistill 0.") and out.stdout.strip().endswith("[]")
+    out = fresh_python(code)
+    assert out.startswith("qdistill 0.") and out.endswith("[]")
 
 
 @pytest.mark.parametrize("flag", [["--threads", "0"], ["--inits", "-1"]])

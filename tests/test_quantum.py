@@ -4,12 +4,11 @@ embedding (the paper's amplitude embedding, and the extensions' angle embedding 
 two-qubit Hermitians)."""
 
 import functools
-import subprocess
-import sys
 
 import pennylane as qml
 import pytest
 import torch
+from workflow_helpers import fresh_python
 
 from qdistill.quantum import (
     OBSERVABLES,
@@ -366,6 +365,4 @@ def test_the_fast_path_needs_no_pennylane():
             "torch.Generator().manual_seed(1))\n"
             "layer(torch.rand(4, 64))\n"
             "print('pennylane' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "False"
+    assert fresh_python(code) == "False"

@@ -1,10 +1,8 @@
 """Tables and figures: the report env has no PennyLane, and grids are labelled right."""
 
-import subprocess
-import sys
-
 import pytest
 import torch
+from workflow_helpers import fresh_python
 
 from qdistill.figures import image_grid
 
@@ -14,14 +12,14 @@ def test_report_modules_import_without_pennylane():
             "import qdistill.tables, qdistill.figures, qdistill.artifacts, qdistill.logs\n"
             "import qdistill.transfer\n"
             "print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert fresh_python(code) == "ok"
 
 
 def test_image_grid_labels_each_column_by_its_class():
     labels = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3]])
     distilled = {"images": torch.zeros(1, 10, 3, 32, 32), "labels": labels,
-                 "settings": {"dataset": {"mean": [0.5] * 3, "std": [0.2] * 3}, "budget": "quick"},
+                 "settings": {"dataset": {"mean": [0.5] * 3, "std": [0.2] * 3},
+                              "budget": "quick"},
                  "iterations": 1180}
     classes = [f"class{i}" for i in range(10)]
     fig = image_grid(distilled, classes, "title")

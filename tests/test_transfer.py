@@ -3,12 +3,11 @@ own init reproducing evaluate(), other inits really starting elsewhere, and the 
 figure builders on hand-made results."""
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import torch
+from workflow_helpers import fresh_python
 
 import qdistill.evaluate
 from qdistill.artifacts import load_distilled
@@ -190,5 +189,4 @@ def test_tables_and_figure_need_no_pennylane(tmp_path):
             "    d + '/t.csv', d + '/t.md', d + '/t.tex')\n"
             "transfer.transfer_figure(frame, 'mnist', d + '/f.png')\n"
             "print('ok')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert fresh_python(code) == "ok"

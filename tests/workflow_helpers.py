@@ -1,4 +1,4 @@
-"""Running private copies of the workflow from tests."""
+"""Running private copies of the workflow, and Python in a fresh process, from tests."""
 
 import shutil
 import subprocess
@@ -29,3 +29,10 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 600)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def fresh_python(code: str) -> str:
+    """Run code in a new interpreter (nothing imported yet); its stdout, stripped."""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()

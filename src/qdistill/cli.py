@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("transfer", help="train DIR/distilled.pt from other initialisations "
                                         "into DIR/transfer.json")
     t.add_argument("run_dir", metavar="DIR")
-    t.add_argument("--inits", type=positive_int, help="other initialisations (default: the budget's "
-                                             "transfer_inits)")
+    t.add_argument("--inits", type=positive_int,
+                   help="other initialisations (default: the budget's transfer_inits)")
     t.add_argument("--first-seed", type=int,
                    help="first other init seed (default: extensions.transfer_first_seed)")
     _add_common(t)

@@ -58,17 +58,16 @@ def run(args: argparse.Namespace) -> int:
             config = load_config(args.config, overrides)
             setup_logging(args.log)
             extra = read_json(args.meta) if args.meta else {}
+            root = args.root or PUBLISHED_ROOT
             if not (run_dir / DISTILLED).exists():
-                log.info("%s is unfinished: carried to %s", run_dir,
-                         carry(run_dir, args.root or PUBLISHED_ROOT, extra))
+                log.info("%s is unfinished: carried to %s", run_dir, carry(run_dir, root, extra))
                 return 0
             data_md5 = read_json(run_dir / DISTILL_LOG).get("data_md5")
             if data_md5 is None:  # a log written before it recorded the data's md5
                 dataset = load_distilled(run_dir / DISTILLED)["settings"]["dataset"]["name"]
                 data_md5 = load_dataset(dataset, config["data_root"],
                                         config["data_mirror"]).content_md5()
-            log.info("shipped to %s", publish(run_dir, args.root or PUBLISHED_ROOT, data_md5,
-                                                     extra))
+            log.info("shipped to %s", publish(run_dir, root, data_md5, extra))
         else:
             config = load_config(args.config, overrides)
             inits = args.inits or budget_of_run(config, run_dir)["transfer_inits"]
