@@ -23,7 +23,7 @@ SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
-from qdistill.config import TRAIN_IMAGES, check_cross_keys, run_settings
+from qdistill.config import DATASET_FACTS, check_cross_keys, dataset_title, run_settings
 from qdistill.published import shipped_runs
 
 

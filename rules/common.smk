@@ -8,6 +8,8 @@ SEEDS = BUDGET["seeds"]
 DATA_ROOT = config["data_root"]
 RESULTS = config["results"] or f"results/{config['budget']}"
 RUN = f"{RESULTS}/runs/{{dataset}}/{{model}}/seed{{seed}}"
+TABLES = f"{RESULTS}/tables"
+FIGURES = f"{RESULTS}/figures"
 SHIPPED_RUNS = config["shipped_runs"]
 SHIPPED = os.path.join(workflow.basedir, "published", config["budget"])
 
@@ -73,6 +75,20 @@ def grid_runs():
     return [{"dataset": d, "model": m, "seed": SEEDS[0]} for d in DATASETS for m in GRID_MODELS]
 
 
+def labelled_pngs(figures, caption, category):
+    """Named outputs {stem: FIGURES/stem.png} for figures {stem: (dataset, labels)}, each in
+    the report under its dataset with its own labels (one report flag on a list would show
+    bare file names)."""
+    return {stem: report(f"{FIGURES}/{stem}.png", caption=caption, category=category,
+                         subcategory=dataset_title(dataset), labels=labels)
+            for stem, (dataset, labels) in figures.items()}
+
+
+def per_dataset_pngs(kind, caption, category):
+    return labelled_pngs({f"{kind}_{d}": (d, {"dataset": dataset_title(d)}) for d in DATASETS},
+                         caption, category)
+
+
 def manifest(wildcards):
     return f"{DATA_ROOT}/{wildcards.dataset}.manifest.json"
 
@@ -82,9 +98,15 @@ def settings_of_run(wildcards):
     return run_settings(config, wildcards.dataset, wildcards.model, int(wildcards.seed)).to_dict()
 
 
+# Normal training on the full set (baseline, full_data): no distillation setting in the param
+def settings_of_full_data(wildcards):
+    return run_settings(config, wildcards.dataset, wildcards.model,
+                        int(wildcards.seed)).for_full_data().to_dict()
+
+
 def settings_of_baseline(wildcards):
     return run_settings(config, wildcards.dataset, config["baseline"]["model"],
-                        int(wildcards.seed)).to_dict()
+                        int(wildcards.seed)).for_full_data().to_dict()
 
 
 # Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration,
@@ -99,7 +121,7 @@ QUANVOLUTION_SLOWDOWN = 2
 
 
 def distill_runtime(wildcards):
-    per_epoch = math.ceil(TRAIN_IMAGES[wildcards.dataset] / BUDGET["batch_size"])
+    per_epoch = math.ceil(DATASET_FACTS[wildcards.dataset].train_images / BUDGET["batch_size"])
     iterations = BUDGET["epochs"] * per_epoch
     variant = config["model_variants"][wildcards.model]
     seconds = SECONDS_PER_ITERATION[wildcards.dataset] * BACKEND_SLOWDOWN[config["qnn_backend"]]

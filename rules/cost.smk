@@ -9,7 +9,7 @@ rule full_data:
     output:
         f"{RESULTS}/cost/{{dataset}}/{{model}}/seed{{seed}}/full_data.json",
     params:
-        settings=settings_of_run,
+        settings=settings_of_full_data,
         epochs=BUDGET["baseline_epochs"],
         lr=config["baseline"]["lr"],
         batch_size=config["baseline"]["batch_size"],

@@ -5,10 +5,11 @@ rule download:
         manifest=f"{DATA_ROOT}/{{dataset}}.manifest.json",
     params:
         root=lambda wildcards, output: os.path.dirname(output.manifest),
+    # beside the manifest: another data root is another download, with its own log
     log:
-        f"{RESULTS}/logs/download/{{dataset}}.log",
+        f"{DATA_ROOT}/{{dataset}}.download.log",
     benchmark:
-        f"{RESULTS}/benchmarks/download/{{dataset}}.tsv"
+        f"{DATA_ROOT}/{{dataset}}.download.tsv"
     conda:
         "../envs/core.yaml"
     threads: 1

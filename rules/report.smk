@@ -1,5 +1,3 @@
-TABLES = f"{RESULTS}/tables"
-FIGURES = f"{RESULTS}/figures"
 GRID_RUNS = grid_runs()
 
 
@@ -44,29 +42,23 @@ rule figures:
         distilled=[f"{RUN}/distilled.pt".format(**r) for r in GRID_RUNS],
         code=os.path.join(workflow.basedir, "scripts", "figures.py"),
     output:
-        grids=report(
-            [f"{FIGURES}/distilled_{r['dataset']}_{r['model']}.png" for r in GRID_RUNS],
+        **labelled_pngs(
+            {
+                f"distilled_{r['dataset']}_{r['model']}": (
+                    r["dataset"],
+                    {"model": r["model"], "seed": r["seed"]},
+                )
+                for r in GRID_RUNS
+            },
             caption="captions/distilled.rst",
             category="Distilled images",
         ),
+        **per_dataset_pngs("accuracy", "captions/accuracy.rst", "Accuracy"),
+        **per_dataset_pngs("curves", "captions/curves.rst", "Distillation progress"),
+        **per_dataset_pngs("progress", "captions/progress.rst", "Distillation progress"),
         grids_pdf=[f"{FIGURES}/distilled_{r['dataset']}_{r['model']}.pdf" for r in GRID_RUNS],
-        accuracy=report(
-            expand(f"{FIGURES}/accuracy_{{dataset}}.png", dataset=DATASETS),
-            caption="captions/accuracy.rst",
-            category="Accuracy",
-        ),
         accuracy_pdf=expand(f"{FIGURES}/accuracy_{{dataset}}.pdf", dataset=DATASETS),
-        curves=report(
-            expand(f"{FIGURES}/curves_{{dataset}}.png", dataset=DATASETS),
-            caption="captions/curves.rst",
-            category="Distillation progress",
-        ),
         curves_pdf=expand(f"{FIGURES}/curves_{{dataset}}.pdf", dataset=DATASETS),
-        progress=report(
-            expand(f"{FIGURES}/progress_{{dataset}}.png", dataset=DATASETS),
-            caption="captions/progress.rst",
-            category="Distillation progress",
-        ),
         progress_pdf=expand(f"{FIGURES}/progress_{{dataset}}.pdf", dataset=DATASETS),
     params:
         datasets=DATASETS,

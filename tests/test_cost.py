@@ -33,7 +33,7 @@ def test_two_qubits_one_layer_counted_by_hand():
     assert executions_per_sample(spec("hermitian"), freeze_circuit=True).training == 15
     assert executions_per_sample(ModelSpec("classical", "classical")).training == 0
     # three inner steps on 10 distilled images each
-    assert distilled_training_executions(per, inner_steps=3, images_per_step=10) == 810
+    assert distilled_training_executions(per.training, inner_steps=3, images_per_step=10) == 810
 
 
 def test_extensions_counted_by_hand():
@@ -116,9 +116,10 @@ def test_first_reaching_and_cost_rows():
     assert (reached["iteration"], before["iteration"]) == (5, 0)
     assert first_reaching(curve, 60.0) == (None, None)
     run = {"dataset": "mnist", "model": "tiny", "seed": 0, "budget": "smoke",
-           "test_acc": 42.0, "inner_steps": 3}
+           "test_acc": 42.0, "inner_steps": 3, "images_per_step": 10,
+           "executions_per_sample": per.training}
     full = {"curve": curve, "train_images": 60_000, "test_acc": 55.0}
-    rows = cost_rows(run, full, per, images_per_step=10, shots=[100, 1000])
+    rows = cost_rows(run, full, shots=[100, 1000])
     assert [r["shots"] for r in rows][1:] == [100, 1000] and math.isnan(rows[0]["shots"])
     analytic = rows[0]
     assert analytic["distilled_executions"] == 810
@@ -127,5 +128,5 @@ def test_first_reaching_and_cost_rows():
     assert analytic["full_data_executions_lower_bound"] == 640 * 27
     assert analytic["saving_factor"] == pytest.approx(1280 * 27 / 810)
     assert rows[2]["distilled_circuit_runs"] == 810_000
-    no_full = cost_rows(run, None, per, images_per_step=10, shots=[])[0]
+    no_full = cost_rows(run, None, shots=[])[0]
     assert math.isnan(no_full["full_data_executions_to_distilled_acc"])

@@ -69,7 +69,7 @@ def test_fault_corrupt_mirror_fails_the_download_rule_by_name(workflow_copy, mir
                      "--config", f"data_mirror={tmp_path / 'mirror'}", f"data_root={root}",
                      check=False)
     assert proc.returncode != 0
-    log = (workflow_copy / "results/quick/logs/download/mnist.log").read_text()
+    log = (root / "mnist.download.log").read_text()  # the data root's own log
     assert "train-images-idx3-ubyte.gz: md5 " in log
     assert "does not match the expected f68b3c2dcbeaaa9fbdd348bbdeb94873" in log
     assert not (root / "mnist.manifest.json").exists()

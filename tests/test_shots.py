@@ -27,8 +27,8 @@ def test_analytic_lightning_equals_the_fast_path(observable, embedding):
         fast = layer(x)
         analytic = lightning_expvals(x, layer.angles, layer.observable_matrices(), None, 0,
                                      embedding)  # the wire groups follow from the matrices
-        layer.backend = "lightning"
-        assert torch.equal(layer(x), analytic)
+        assert torch.equal(layer.on_lightning(None, 0)(x), analytic)
+        assert layer.backend == "fast"  # a new layer, this one unchanged
     torch.testing.assert_close(analytic, fast, rtol=0, atol=1e-12)
 
 
@@ -41,6 +41,16 @@ def test_finite_shots_are_reproducible_and_close_to_analytic():
     assert not torch.equal(first, lightning_expvals(x, angles, h, 4000, seed=12))
     # |eigenvalues| of these observables are below 3: the std of a 4000-shot mean < 0.05
     assert (first - exact).abs().max() < 0.25 and (first - exact).abs().mean() < 0.05
+
+
+def test_a_layer_measured_with_shots_is_built_so():
+    layer, x = layer_and_inputs("hermitian")
+    measured = layer.on_lightning(4000, 11)
+    with torch.no_grad():
+        assert torch.equal(measured(x), lightning_expvals(
+            x, layer.angles, layer.observable_matrices(), 4000, seed=11))
+    with pytest.raises(ValueError, match="shots are measured on lightning.qubit only"):
+        QuantumLayer(6, 3, "hermitian", "fast", shots=100)
 
 
 def test_evaluate_shots_reproduces_the_fast_path_analytically(smoke_config, mnist, mirror,

@@ -125,9 +125,10 @@ def load_distilled(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ArtifactError(f"{path} not found; run `python -m qdistill distill ... --out "
                             f"{path.parent}` first.")
-    # Snakemake keeps outputs made from a missing intermediate: the whole run folder must go
+    # Snakemake 9 keeps outputs whose inputs went missing, so the run must be asked for by name
     return _load_safely(path, FORMAT, "qdistill distilled set",
-                        f"delete the run folder {path.parent} and distill again")
+                        f"delete the run folder {path.parent} and distill again (in the "
+                        f"workflow: snakemake --cores 1 {path.parent / METRICS} all)")
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:

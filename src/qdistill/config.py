@@ -19,9 +19,31 @@ DEFAULT_CONFIG = REPO_ROOT / "config.yaml"
 SCHEMA_PATH = REPO_ROOT / "schemas" / "config.schema.yaml"
 
 
-# What the loaders deliver: channels, image size, classes. dataset_settings must agree.
-DATASET_SHAPES = {"mnist": (1, 28, 10), "cifar10": (3, 32, 10)}
-TRAIN_IMAGES = {"mnist": 60_000, "cifar10": 50_000}
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What a dataset's loader delivers; config.yaml's dataset_settings must agree."""
+    title: str  # as tables and figures print it
+    channels: int
+    image_size: int
+    classes: tuple[str, ...]  # names, in label order
+    train_images: int
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(channels, image_size, num_classes), as dataset_settings spells them."""
+        return self.channels, self.image_size, len(self.classes)
+
+
+# The one home of the dataset facts: everything else derives from this table.
+DATASET_FACTS = {
+    "mnist": DatasetFacts("MNIST", 1, 28, tuple(str(d) for d in range(10)), 60_000),
+    "cifar10": DatasetFacts("CIFAR-10", 3, 32, ("airplane", "automobile", "bird", "cat", "deer",
+                                                "dog", "frog", "horse", "ship", "truck"), 50_000),
+}
+
+
+def dataset_title(name: str) -> str:
+    return DATASET_FACTS[name].title if name in DATASET_FACTS else name
 
 
 class ConfigError(ValueError):
@@ -94,7 +116,7 @@ class RunSettings:
 
     dataset: DatasetSpec
     model: ModelSpec
-    distill: DistillSettings
+    distill: DistillSettings | None  # None: normal training on the full set (for_full_data)
     seed: int
     budget: str
     qnn_backend: str
@@ -116,19 +138,26 @@ class RunSettings:
         for key in EXTENSION_FIELDS:
             if d["model"][key] == getattr(defaults, key):
                 del d["model"][key]
-        if d["distill"]["n_nets"] == 1:
+        if d["distill"] is not None and d["distill"]["n_nets"] == 1:
             del d["distill"]["n_nets"]
         return d
+
+    def for_full_data(self) -> "RunSettings":
+        """The settings normal training on the full training set depends on: no distillation
+        setting, so that changing one (outer_lr, say) never reruns a baseline."""
+        return dataclasses.replace(self, distill=None)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunSettings":
         ds = dict(d["dataset"])
         ds["mean"], ds["std"] = tuple(ds["mean"]), tuple(ds["std"])
-        dist = dict(d["distill"])
-        dist["outer_betas"] = tuple(dist["outer_betas"])
+        distill = None
+        if d["distill"] is not None:
+            distill = DistillSettings(**dict(d["distill"],
+                                             outer_betas=tuple(d["distill"]["outer_betas"])))
         rest = {k: v for k, v in d.items() if k not in ("dataset", "model", "distill")}
-        return cls(dataset=DatasetSpec(**ds), model=ModelSpec(**d["model"]),
-                   distill=DistillSettings(**dist), **rest)
+        return cls(dataset=DatasetSpec(**ds), model=ModelSpec(**d["model"]), distill=distill,
+                   **rest)
 
 
 def _schema_error_message(source: str, err: jsonschema.ValidationError) -> str:
@@ -148,10 +177,11 @@ def validate_schema(config: dict[str, Any], source: str = "config.yaml") -> None
 
 def check_batch_fits(key: str, size: int, dataset: str, where: str = "") -> None:
     """A batch cannot be larger than the dataset's training set."""
-    if dataset in TRAIN_IMAGES and size > TRAIN_IMAGES[dataset]:
+    train_images = DATASET_FACTS[dataset].train_images if dataset in DATASET_FACTS else size
+    if size > train_images:
         raise ConfigError(f"{where}key '{key}': {size} is larger than the "
-                          f"{TRAIN_IMAGES[dataset]} training images of {dataset}; "
-                          f"allowed: 1 to {TRAIN_IMAGES[dataset]}.")
+                          f"{train_images} training images of {dataset}; "
+                          f"allowed: 1 to {train_images}.")
 
 
 def _check_variants(config: dict[str, Any], source: str) -> None:
@@ -180,10 +210,10 @@ def _check_datasets(config: dict[str, Any], source: str) -> None:
             raise ConfigError(f"{source}: key 'datasets': {name!r} has no entry in dataset_settings.")
     for name, ds in config["dataset_settings"].items():
         shape = (ds["channels"], ds["image_size"], ds["num_classes"])
-        if name in DATASET_SHAPES and shape != DATASET_SHAPES[name]:
+        if name in DATASET_FACTS and shape != DATASET_FACTS[name].shape:
             raise ConfigError(f"{source}: key 'dataset_settings.{name}': channels, image_size, "
                               f"num_classes are {shape}, but {name} has "
-                              f"{DATASET_SHAPES[name]}; fix them.")
+                              f"{DATASET_FACTS[name].shape}; fix them.")
         if not len(ds["mean"]) == len(ds["std"]) == ds["channels"]:
             raise ConfigError(f"{source}: key 'dataset_settings.{name}': mean and std need one "
                               f"value per channel ({ds['channels']}).")
@@ -227,7 +257,7 @@ def check_cross_keys(config: dict[str, Any], source: str = "config.yaml") -> Non
         raise ConfigError(f"{source}: key 'baseline.model': unknown model id "
                           f"{config['baseline']['model']!r}; allowed: {', '.join(variants)}.")
     _check_datasets(config, source)
-    smallest = min(config["datasets"], key=lambda name: TRAIN_IMAGES[name])
+    smallest = min(config["datasets"], key=lambda name: DATASET_FACTS[name].train_images)
     for name, budget in budgets.items():  # any budget may be chosen on the command line
         check_batch_fits(f"budgets.{name}.batch_size", budget["batch_size"], smallest,
                          f"{source}: ")

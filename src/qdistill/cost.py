@@ -100,10 +100,11 @@ def executions_per_sample(model: ModelSpec, freeze_circuit: bool = False,
         front_end=front_end)
 
 
-def distilled_training_executions(per_sample: ExecutionsPerSample, inner_steps: int,
+def distilled_training_executions(per_sample: int, inner_steps: int,
                                   images_per_step: int) -> int:
-    """Training theta0 on a distilled set: T gradient steps on its images."""
-    return inner_steps * images_per_step * per_sample.training
+    """Training theta0 on a distilled set: T gradient steps on its images (per_sample: the
+    executions of one training sample, ExecutionsPerSample.training)."""
+    return inner_steps * images_per_step * per_sample
 
 
 def first_reaching(curve: list[dict], accuracy: float) -> tuple[dict | None, dict | None]:
@@ -115,23 +116,24 @@ def first_reaching(curve: list[dict], accuracy: float) -> tuple[dict | None, dic
     return None, None
 
 
-def executions_per_epoch(per_sample: ExecutionsPerSample, train_images: int) -> int:
-    return train_images * per_sample.training
+def executions_per_epoch(per_sample: int, train_images: int) -> int:
+    return train_images * per_sample
 
 
-def cost_rows(run: dict, full: dict | None, per_sample: ExecutionsPerSample,
-              images_per_step: int, shots: list[int]) -> list[dict]:
-    """Rows of cost.csv for one distilled run (metrics.json) and, if there is one, the same
-    model trained on full data (its curve of test accuracy against executions); one row
-    per shots value (and one for analytic expectation values, shots empty). The executions
-    full-data training needs to reach the distilled accuracy are the first curve point at
-    or above it; the point before is a lower bound."""
-    distilled = distilled_training_executions(per_sample, run["inner_steps"], images_per_step)
+def cost_rows(run: dict, full: dict | None, shots: list[int]) -> list[dict]:
+    """Rows of cost.csv for one distilled run (its metrics.json, which records the executions
+    per sample) and, if there is one, the same model trained on full data (its curve of test
+    accuracy against executions); one row per shots value (and one for analytic expectation
+    values, shots empty). The executions full-data training needs to reach the distilled
+    accuracy are the first curve point at or above it; the point before is a lower bound."""
+    per_sample = run["executions_per_sample"]
+    distilled = distilled_training_executions(per_sample, run["inner_steps"],
+                                              run["images_per_step"])
     reached, before = first_reaching(full["curve"], run["test_acc"]) if full else (None, None)
     base = {
         "dataset": run["dataset"], "model": run["model"], "seed": run["seed"],
         "budget": run["budget"], "distilled_acc": run["test_acc"],
-        "executions_per_sample": per_sample.training,
+        "executions_per_sample": per_sample,
         "distilled_executions": distilled,
         "full_data_executions_per_epoch": (executions_per_epoch(per_sample, full["train_images"])
                                            if full else math.nan),

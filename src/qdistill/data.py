@@ -26,12 +26,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .artifacts import write_atomic
-from .config import DatasetSpec
+from .config import DATASET_FACTS, DatasetSpec
 
 log = logging.getLogger(__name__)
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
+CIFAR10_CLASSES = DATASET_FACTS["cifar10"].classes
 CIFAR10_OFFICIAL_ARCHIVE = "cifar-10-python.tar.gz"  # torchvision.datasets.CIFAR10.filename
 CIFAR10_JPEG_ARCHIVE = "cifar10-jpeg.tar.gz"
 CIFAR10_JPEG_TREE = "cifar10-jpeg"

@@ -14,7 +14,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
-from .tables import DATASET_TITLES, paper_numbers  # noqa: E402
+from .config import dataset_title  # noqa: E402
+from .tables import paper_numbers  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="paper")
 
@@ -71,7 +72,7 @@ def accuracy_axes(ax: plt.Axes, dataset: str, what: str) -> None:
     ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left",
               bbox_to_anchor=(1.01, 1.0))
     ax.set(ylim=(0, 100), xlabel="", ylabel="test accuracy (%)",
-           title=f"{DATASET_TITLES.get(dataset, dataset)}: {what}")
+           title=f"{dataset_title(dataset)}: {what}")
 
 
 def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str],
@@ -114,7 +115,7 @@ def curves_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt.F
         ax.set(ylabel=label, xlabel="outer iteration")
     chance_line(axes[1])
     axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # off the curves
-    fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: distillation progress "
+    fig.suptitle(f"{dataset_title(dataset)}: distillation progress "
                  f"({budget_label(sel)})", fontsize=9)
     return fig
 
@@ -152,7 +153,7 @@ def progress_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.25), ncol=3)
     for ax in list(axes.flat)[len(shown):]:
         ax.set_visible(False)
-    fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: test accuracy of the distilled set "
+    fig.suptitle(f"{dataset_title(dataset)}: test accuracy of the distilled set "
                  f"during distillation ({budget_label(sel)}; star: the set chosen by "
                  "training-subset accuracy)", fontsize=9)
     return fig
@@ -182,7 +183,7 @@ def cost_figure(cost: pd.DataFrame, full_data: list[dict[str, Any]], dataset: st
                    marker="*", s=120, zorder=5, label=f"{model}, distilled set")
     ax.set(xscale="log", ylim=(0, 100), xlabel="circuit executions of training (log scale)",
            ylabel="test accuracy (%)",
-           title=f"{DATASET_TITLES.get(dataset, dataset)}: accuracy against circuit executions")
+           title=f"{dataset_title(dataset)}: accuracy against circuit executions")
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
@@ -200,6 +201,6 @@ def shots_figure(shots: pd.DataFrame, dataset: str) -> plt.Figure:
         ax.axhline(rows.test_acc.mean(), color=palette[model], linestyle="--", linewidth=0.8)
     ax.set(xscale="log", xlabel="shots per circuit execution (log scale; dashed: analytic)",
            ylabel="test accuracy (%)",
-           title=f"{DATASET_TITLES.get(dataset, dataset)}: accuracy under shot noise")
+           title=f"{dataset_title(dataset)}: accuracy under shot noise")
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

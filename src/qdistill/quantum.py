@@ -318,7 +318,7 @@ class QuantumLayer(nn.Module):
     """
 
     def __init__(self, n_qubits: int, n_layers: int, observable: str, backend: str = "fast",
-                 embedding: str = "amplitude"):
+                 embedding: str = "amplitude", shots: int | None = None, shot_seed: int = 0):
         super().__init__()
         if observable not in OBSERVABLES:
             raise ValueError(f"observable must be one of {OBSERVABLES}, got {observable!r}")
@@ -329,10 +329,13 @@ class QuantumLayer(nn.Module):
         if observable == "hermitian-pair" and n_qubits < 3:
             raise ValueError(f"observable 'hermitian-pair' needs at least 3 qubits (a ring of "
                              f"distinct pairs), got {n_qubits}")
+        if shots is not None and backend != "lightning":
+            raise ValueError(f"shots are measured on lightning.qubit only, not with backend "
+                             f"{backend!r}")
         self.n_qubits, self.n_layers = n_qubits, n_layers
         self.observable, self.backend, self.embedding = observable, backend, embedding
-        self.shots: int | None = None  # for backend "lightning" (evaluation only)
-        self.shot_seed = 0
+        # backend "lightning" (evaluation only): None is analytic, else shots per execution
+        self.shots, self.shot_seed = shots, shot_seed
         self.angles = nn.Parameter(torch.zeros(n_layers, n_qubits, 3))
         dim = 2 ** len(observable_wires(n_qubits, observable)[0])
         raw = torch.zeros(n_qubits, dim, dim, 2)
@@ -357,6 +360,14 @@ class QuantumLayer(nn.Module):
 
     def observable_matrices(self) -> torch.Tensor:
         return hermitian_from_raw(self.observable_raw)
+
+    def on_lightning(self, shots: int | None, shot_seed: int) -> "QuantumLayer":
+        """The same circuit and parameters, measured on lightning.qubit with `shots` (None:
+        analytic expectation values)."""
+        layer = QuantumLayer(self.n_qubits, self.n_layers, self.observable, "lightning",
+                             self.embedding, shots, shot_seed).to(self.angles)
+        layer.load_state_dict(self.state_dict())  # after .to: no rounding through float32
+        return layer
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.shape[-1] != self.n_features:

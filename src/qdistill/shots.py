@@ -11,6 +11,7 @@ stays exact, so its shot noise is not part of these numbers.
 
 from __future__ import annotations
 
+import copy
 import time
 from typing import Any
 
@@ -50,12 +51,12 @@ def evaluate_shots(distilled: dict[str, Any], data: ImageData, shots: list[int],
     images = normalize(data.test_images[idx], settings.dataset, torch.float64)
     labels = data.test_labels[idx]
     fast_acc = accuracy(net, params, images, labels)
-    net.qnn.backend = "lightning"
     results = []
     for s in [None, *shots]:
-        net.qnn.shots, net.qnn.shot_seed = s, shot_seed(settings.seed, s)
+        measured = copy.deepcopy(net)  # the same network, its circuit measured on lightning
+        measured.qnn = net.qnn.on_lightning(s, shot_seed(settings.seed, s))
         # all images in one batched execution: one sampling stream per setting
-        results.append({"shots": s, "test_acc": accuracy(net, params, images, labels,
+        results.append({"shots": s, "test_acc": accuracy(measured, params, images, labels,
                                                          batch_size=len(labels))})
     return {"dataset": settings.dataset.name, "model": settings.model.model_id,
             "seed": settings.seed, "budget": settings.budget, "n_test_images": len(labels),

@@ -84,12 +84,13 @@ def stability_summary(frame: pd.DataFrame, models: list[str],
 
 def write_stability(frame: pd.DataFrame, summary: pd.DataFrame, csv: str | Path,
                     runs_csv: str | Path, md: str | Path, tex: str | Path) -> None:
-    from .tables import DATASET_TITLES, mean_std_cells, one_decimal, write_markdown_and_latex
+    from .config import dataset_title
+    from .tables import mean_std_cells, one_decimal, write_markdown_and_latex
 
     summary.to_csv(csv, index=False, float_format="%.3f")
     frame.to_csv(runs_csv, index=False, float_format="%.3f")
     shown = summary.copy()
-    shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
+    shown["dataset"] = shown.dataset.map(dataset_title)
     shown["final accuracy (%)"] = mean_std_cells(summary.final_acc_mean, summary.final_acc_std)
     shown["accuracy volatility (points)"] = summary.acc_volatility_mean.map(one_decimal)
     shown["accuracy range (points)"] = summary.acc_range_mean.map(one_decimal)
@@ -112,7 +113,7 @@ def stability_figure(frame: pd.DataFrame, dataset: str, models: list[str]):
     import seaborn as sns
 
     from . import figures  # noqa: F401  (the Agg backend and the theme)
-    from .tables import DATASET_TITLES
+    from .config import dataset_title
 
     sel = frame[frame.dataset == dataset]
     order = [m for m in models if m in set(sel.model)]
@@ -126,7 +127,7 @@ def stability_figure(frame: pd.DataFrame, dataset: str, models: list[str]):
         ax.set(xlabel="", ylabel=label)
         ax.tick_params(axis="x", rotation=35)
     budget = "+".join(sorted(set(map(str, sel.budget))))
-    fig.suptitle(f"{DATASET_TITLES.get(dataset, dataset)}: stability of the distillation "
+    fig.suptitle(f"{dataset_title(dataset)}: stability of the distillation "
                  f"(budget {budget}; every seed a point)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -13,14 +13,13 @@ from typing import Any
 
 import pandas as pd
 
-from .config import VARIANT_DEFAULTS, RunSettings
-from .cost import cost_rows, executions_per_sample
+from .config import VARIANT_DEFAULTS, dataset_title
+from .cost import cost_rows
 
 PAPER_TABLE = Path(__file__).with_name("paper_table1.csv")
 TABLE1_COLUMNS = ["dataset", "model", "residual", "observable", "n_seeds", "seeds", "acc_mean",
                   "acc_std", "paper_acc", "delta", "best_acc_mean", "best_acc_std",
                   "missing_seeds", "data_source", "budget"]
-DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 OBSERVABLE_TITLES = {"pauliz": "Pauli-Z", "hermitian-fixed": "fixed Hermitian",
                      "hermitian": "trainable Hermitian",
                      "hermitian-pair": "trainable two-qubit Hermitian"}
@@ -162,7 +161,7 @@ def _footnotes(table: pd.DataFrame) -> dict[tuple[str, str], int]:
 def _display(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.copy()
     notes = _footnotes(table)
-    shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
+    shown["dataset"] = shown.dataset.map(dataset_title)
     shown["accuracy (%)"] = mean_std_cells(table.acc_mean, table.acc_std)
     shown["paper (%)"] = [
         "not reported" if pd.isna(p) else one_decimal(p) + (f" [{notes[k]}]" if k in notes else "")
@@ -178,13 +177,13 @@ def write_table1(table: pd.DataFrame, baselines: pd.DataFrame, csv: str | Path,
                  md: str | Path, tex: str | Path) -> None:
     table.to_csv(csv, index=False, float_format="%.2f")
     shown = _display(table)
-    ceiling = "; ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {one_decimal(r.acc_mean)}%"
+    ceiling = "; ".join(f"{dataset_title(r.dataset)} {one_decimal(r.acc_mean)}%"
                         f" ({r.n_seeds} seed(s), {r.epochs:g} epochs on {r.train_images} images)"
                         for r in baselines.itertuples())
     paper = paper_numbers().set_index(["dataset", "model"]).note
-    footnotes = " ".join(f"[{i}] {DATASET_TITLES.get(k[0], k[0])} {k[1]}: {paper[k]}."
+    footnotes = " ".join(f"[{i}] {dataset_title(k[0])} {k[1]}: {paper[k]}."
                          for k, i in _footnotes(table).items())
-    missing = "; ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {r.model} seed(s) "
+    missing = "; ".join(f"{dataset_title(r.dataset)} {r.model} seed(s) "
                         f"{r.missing_seeds}" for r in table.itertuples() if r.missing_seeds)
     note = ("Test accuracy after training the fixed initialisation on the final distilled "
             "images (mean ± std over seeds). 'best by training subset': the set of the log "
@@ -217,11 +216,7 @@ def cost_frame(metrics: list[dict[str, Any]], full_data: list[dict[str, Any]],
     full = {(f["dataset"], f["model"], f["seed"]): f for f in full_data}
     rows = []
     for m in metrics:
-        settings = RunSettings.from_dict(m["settings"])
-        per_sample = executions_per_sample(settings.model, settings.circuit_frozen,
-                                           settings.dataset.image_shape)
-        rows += cost_rows(m, full.get((m["dataset"], m["model"], m["seed"])), per_sample,
-                          m["images_per_step"], shots)
+        rows += cost_rows(m, full.get((m["dataset"], m["model"], m["seed"])), shots)
     frame = pd.DataFrame(rows, columns=COST_COLUMNS)
     return frame.astype({c: "Int64" for c in COUNT_COLUMNS})
 
@@ -316,7 +311,7 @@ def write_extensions(table: pd.DataFrame, csv: str | Path, md: str | Path,
                      tex: str | Path) -> None:
     table.to_csv(csv, index=False, float_format="%.2f")
     shown = table.copy()
-    shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
+    shown["dataset"] = shown.dataset.map(dataset_title)
     shown["accuracy (%)"] = mean_std_cells(table.acc_mean, table.acc_std)
     shown["vs"] = [f"{r} {one_decimal(a)}" for r, a in zip(table.reference, table.reference_acc)]
     shown["delta"] = signed_cells(table.delta)

@@ -113,17 +113,12 @@ def transfer_summary(frame: pd.DataFrame, variants: dict[str, dict] | None = Non
 def write_transfer_tables(frame: pd.DataFrame, summary: pd.DataFrame, csv: str | Path,
                           md: str | Path, tex: str | Path) -> None:
     """transfer.csv: every run x init; transfer.md and .tex: the summary with a note."""
-    from .tables import (
-        DATASET_TITLES,
-        mean_std_cells,
-        one_decimal,
-        signed_cells,
-        write_markdown_and_latex,
-    )
+    from .config import dataset_title
+    from .tables import mean_std_cells, one_decimal, signed_cells, write_markdown_and_latex
 
     frame.to_csv(csv, index=False, float_format="%.2f")
     shown = summary.copy()
-    shown["dataset"] = shown.dataset.map(lambda d: DATASET_TITLES.get(d, d))
+    shown["dataset"] = shown.dataset.map(dataset_title)
     shown["own init (%)"] = summary.own_acc_mean.map(one_decimal)
     shown["other inits (%)"] = mean_std_cells(summary.other_acc_mean, summary.other_acc_std)
     shown["drop"] = signed_cells(summary["drop"])
