@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DATA_MIRROR ?= $(wildcard ../shared/datasets)
 BUDGET ?= quick
 
-.PHONY: setup reproduce paper-tables test bench bench-extensions clean-venv
+.PHONY: setup reproduce paper-tables test bench bench-extensions lock clean-venv
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ test: $(STAMP)
 BENCH_REFERENCE ?= c170054
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --reference $(BENCH_REFERENCE) $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))
+
+# requirements.txt is the full lock of the environment: regenerate it after changing a pin
+# (pip install NAME==VERSION into .venv, then make lock; tests/test_envs.py checks it).
+lock: $(STAMP)
+	$(BIN)/python tools/lock_requirements.py > requirements.txt.new && mv requirements.txt.new requirements.txt
 
 bench-extensions: $(STAMP)
 	$(BIN)/python bench/extensions.py $(if $(DATA_MIRROR),--mirror $(DATA_MIRROR))

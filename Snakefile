@@ -49,6 +49,7 @@ include: "rules/shipped.smk"
 
 
 rule all:
+    default_target: True
     input:
         rules.table.output,
         rules.figures.output,
@@ -58,6 +59,6 @@ rule all:
         rules.extensions.output if HAS_EXTENSIONS and not SHIPPED_RUNS else [],
         rules.transfer_table.output if TRANSFER_MODELS and not SHIPPED_RUNS else [],
         # the random-init sets' own evaluation (their unseen inits: transfer_table)
-        [] if SHIPPED_RUNS else expand(f"{RUN}/metrics.json", dataset=DATASETS,
-                                       model=RANDOM_INIT_MODELS, seed=SEEDS),
-    default_target: True
+        []
+        if SHIPPED_RUNS
+        else expand(f"{RUN}/metrics.json", dataset=DATASETS, model=RANDOM_INIT_MODELS, seed=SEEDS),

@@ -14,13 +14,18 @@ SHIPPED_RUNS = config["shipped_runs"]
 SHIPPED = os.path.join(workflow.basedir, "published", config["budget"])
 
 if SHIPPED_RUNS:
-    RUNS = [r for r in shipped_runs(os.path.dirname(SHIPPED), config["budget"])
-            if r["dataset"] in config["datasets"] and r["model"] in MODELS]
+    RUNS = [
+        r
+        for r in shipped_runs(os.path.dirname(SHIPPED), config["budget"])
+        if r["dataset"] in config["datasets"] and r["model"] in MODELS
+    ]
     DATASETS = [d for d in config["datasets"] if any(r["dataset"] == d for r in RUNS)]
     if not RUNS:
-        raise WorkflowError(f"shipped_runs: no run of {MODELS} on {config['datasets']} is "
-                            f"shipped in {SHIPPED}; ship some (README 'Shipped runs') or "
-                            "set shipped_runs to false.")
+        raise WorkflowError(
+            f"shipped_runs: no run of {MODELS} on {config['datasets']} is "
+            f"shipped in {SHIPPED}; ship some (README 'Shipped runs') or "
+            "set shipped_runs to false."
+        )
 else:
     DATASETS = config["datasets"]
     RUNS = [{"dataset": d, "model": m, "seed": s} for d in DATASETS for m in MODELS for s in SEEDS]
@@ -79,14 +84,22 @@ def labelled_pngs(figures, caption, category):
     """Named outputs {stem: FIGURES/stem.png} for figures {stem: (dataset, labels)}, each in
     the report under its dataset with its own labels (one report flag on a list would show
     bare file names)."""
-    return {stem: report(f"{FIGURES}/{stem}.png", caption=caption, category=category,
-                         subcategory=dataset_title(dataset), labels=labels)
-            for stem, (dataset, labels) in figures.items()}
+    return {
+        stem: report(
+            f"{FIGURES}/{stem}.png",
+            caption=caption,
+            category=category,
+            subcategory=dataset_title(dataset),
+            labels=labels,
+        )
+        for stem, (dataset, labels) in figures.items()
+    }
 
 
 def per_dataset_pngs(kind, caption, category):
-    return labelled_pngs({f"{kind}_{d}": (d, {"dataset": dataset_title(d)}) for d in DATASETS},
-                         caption, category)
+    return labelled_pngs(
+        {f"{kind}_{d}": (d, {"dataset": dataset_title(d)}) for d in DATASETS}, caption, category
+    )
 
 
 def manifest(wildcards):
@@ -100,13 +113,19 @@ def settings_of_run(wildcards):
 
 # Normal training on the full set (baseline, full_data): no distillation setting in the param
 def settings_of_full_data(wildcards):
-    return run_settings(config, wildcards.dataset, wildcards.model,
-                        int(wildcards.seed)).for_full_data().to_dict()
+    return (
+        run_settings(config, wildcards.dataset, wildcards.model, int(wildcards.seed))
+        .for_full_data()
+        .to_dict()
+    )
 
 
 def settings_of_baseline(wildcards):
-    return run_settings(config, wildcards.dataset, config["baseline"]["model"],
-                        int(wildcards.seed)).for_full_data().to_dict()
+    return (
+        run_settings(config, wildcards.dataset, config["baseline"]["model"], int(wildcards.seed))
+        .for_full_data()
+        .to_dict()
+    )
 
 
 # Minutes a job may run, for cluster schedulers: outer iterations x seconds per iteration,

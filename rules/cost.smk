@@ -1,6 +1,7 @@
 # What distillation saves on a quantum computer: circuit executions of training on the
 # distilled set against full-data training, and accuracy under shot noise.
 
+
 rule full_data:
     """A quantum LeNet trained normally on the full training set: test accuracy against
     circuit executions, for the cost comparison."""
@@ -8,23 +9,21 @@ rule full_data:
         manifest=manifest,
     output:
         f"{RESULTS}/cost/{{dataset}}/{{model}}/seed{{seed}}/full_data.json",
-    params:
-        settings=settings_of_full_data,
-        epochs=BUDGET["baseline_epochs"],
-        lr=config["baseline"]["lr"],
-        batch_size=config["baseline"]["batch_size"],
-        eval_every=config["cost"]["eval_every"],
-        root=lambda wildcards, input: os.path.dirname(input.manifest),
     log:
         f"{RESULTS}/logs/full_data/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/full_data/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=240,
+    params:
+        settings=settings_of_full_data,
+        epochs=BUDGET["baseline_epochs"],
+        lr=config["baseline"]["lr"],
+        batch_size=config["baseline"]["batch_size"],
+        eval_every=config["cost"]["eval_every"],
     script:
         "../scripts/full_data.py"
 
@@ -36,21 +35,19 @@ rule shots:
         manifest=manifest,
     output:
         f"{RUN}/shots.json",
-    params:
-        shots=config["cost"]["shots"],
-        n_images=BUDGET["shot_test_images"],
-        root=lambda wildcards, input: os.path.dirname(input.manifest),
-        device=config["device"],
     log:
         f"{RESULTS}/logs/shots/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/shots/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=120,
+    params:
+        shots=config["cost"]["shots"],
+        n_images=BUDGET["shot_test_images"],
+        device=config["device"],
     script:
         "../scripts/shots.py"
 
@@ -60,8 +57,12 @@ rule cost:
     input:
         metrics=quantum_runs("metrics.json"),
         shots=quantum_runs("shots.json"),
-        full_data=expand(f"{RESULTS}/cost/{{dataset}}/{{model}}/seed{{seed}}/full_data.json",
-                         dataset=DATASETS, model=COST_MODELS, seed=SEEDS),
+        full_data=expand(
+            f"{RESULTS}/cost/{{dataset}}/{{model}}/seed{{seed}}/full_data.json",
+            dataset=DATASETS,
+            model=COST_MODELS,
+            seed=SEEDS,
+        ),
         code=os.path.join(workflow.basedir, "scripts", "cost.py"),
     output:
         cost=report(f"{TABLES}/cost.csv", caption="captions/cost.rst", category="Cost"),
@@ -78,18 +79,17 @@ rule cost:
             category="Cost",
         ),
         shots_pdf=expand(f"{FIGURES}/shots_{{dataset}}.pdf", dataset=DATASETS),
-    params:
-        datasets=DATASETS,
-        shots=config["cost"]["shots"],
     log:
         f"{RESULTS}/logs/cost.log",
     benchmark:
         f"{RESULTS}/benchmarks/cost.tsv"
     conda:
         "../envs/report.yaml"
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        datasets=DATASETS,
+        shots=config["cost"]["shots"],
     script:
         "../scripts/cost.py"

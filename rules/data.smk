@@ -3,8 +3,6 @@ rule download:
     data_mirror of config first; the manifest records the source used."""
     output:
         manifest=f"{DATA_ROOT}/{{dataset}}.manifest.json",
-    params:
-        root=lambda wildcards, output: os.path.dirname(output.manifest),
     # beside the manifest: another data root is another download, with its own log
     log:
         f"{DATA_ROOT}/{{dataset}}.download.log",
@@ -12,7 +10,6 @@ rule download:
         f"{DATA_ROOT}/{{dataset}}.download.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=60,

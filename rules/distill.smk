@@ -5,22 +5,20 @@ rule distill:
     output:
         distilled=f"{RUN}/distilled.pt",
         distill_log=f"{RUN}/distill_log.json",
-    params:
-        settings=settings_of_run,
-        root=lambda wildcards, input: os.path.dirname(input.manifest),
     log:
         f"{RESULTS}/logs/distill/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/distill/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=distill_runtime,
         # `--resources gpu_slots=N`: at most N distillations share the GPU at once (no
         # limit unless given; on a CPU the slot is never used)
         gpu_slots=1,
+    params:
+        settings=settings_of_run,
     script:
         "../scripts/distill.py"
 
@@ -31,21 +29,19 @@ rule baseline:
         manifest=manifest,
     output:
         f"{RESULTS}/baselines/{{dataset}}/seed{{seed}}.json",
-    params:
-        settings=settings_of_baseline,
-        epochs=BUDGET["baseline_epochs"],
-        lr=config["baseline"]["lr"],
-        batch_size=config["baseline"]["batch_size"],
-        root=lambda wildcards, input: os.path.dirname(input.manifest),
     log:
         f"{RESULTS}/logs/baseline/{{dataset}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/baseline/{{dataset}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=120,
+    params:
+        settings=settings_of_baseline,
+        epochs=BUDGET["baseline_epochs"],
+        lr=config["baseline"]["lr"],
+        batch_size=config["baseline"]["batch_size"],
     script:
         "../scripts/baseline.py"

@@ -14,6 +14,15 @@ rule table:
         tex=f"{TABLES}/table1.tex",
         runs=report(f"{TABLES}/runs.csv", caption="captions/runs.rst", category="Table I"),
         baselines=f"{TABLES}/full_data_baseline.csv",
+    log:
+        f"{RESULTS}/logs/table.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/table.tsv"
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         datasets=DATASETS,
         models=MODELS,
@@ -21,16 +30,6 @@ rule table:
         # shipped runs may leave cells empty; they are listed, not an error
         allow_missing=SHIPPED_RUNS,
         variants={m: config["model_variants"][m] for m in MODELS},
-    log:
-        f"{RESULTS}/logs/table.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/table.tsv"
-    conda:
-        "../envs/report.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
     script:
         "../scripts/table.py"
 
@@ -60,20 +59,19 @@ rule figures:
         accuracy_pdf=expand(f"{FIGURES}/accuracy_{{dataset}}.pdf", dataset=DATASETS),
         curves_pdf=expand(f"{FIGURES}/curves_{{dataset}}.pdf", dataset=DATASETS),
         progress_pdf=expand(f"{FIGURES}/progress_{{dataset}}.pdf", dataset=DATASETS),
-    params:
-        datasets=DATASETS,
-        models=MODELS,
-        grid_runs=GRID_RUNS,
     log:
         f"{RESULTS}/logs/figures.log",
     benchmark:
         f"{RESULTS}/benchmarks/figures.tsv"
     conda:
         "../envs/report.yaml"
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
+    params:
+        datasets=DATASETS,
+        models=MODELS,
+        grid_runs=GRID_RUNS,
     script:
         "../scripts/figures.py"
 
@@ -85,12 +83,14 @@ rule stability:
         metrics=all_runs("metrics.json"),
         code=os.path.join(workflow.basedir, "scripts", "stability.py"),
     output:
-        csv=report(f"{TABLES}/stability.csv", caption="captions/stability.rst",
-                   category="Stability"),
+        csv=report(
+            f"{TABLES}/stability.csv", caption="captions/stability.rst", category="Stability"
+        ),
         runs=f"{TABLES}/stability_runs.csv",
         md=f"{TABLES}/stability.md",
-        html=report(f"{TABLES}/stability.html", caption="captions/stability.rst",
-                    category="Stability"),
+        html=report(
+            f"{TABLES}/stability.html", caption="captions/stability.rst", category="Stability"
+        ),
         tex=f"{TABLES}/stability.tex",
         figures=report(
             expand(f"{FIGURES}/stability_{{dataset}}.png", dataset=DATASETS),
@@ -98,19 +98,18 @@ rule stability:
             category="Stability",
         ),
         figures_pdf=expand(f"{FIGURES}/stability_{{dataset}}.pdf", dataset=DATASETS),
-    params:
-        datasets=DATASETS,
-        models=MODELS,
-        variants={m: config["model_variants"][m] for m in MODELS},
     log:
         f"{RESULTS}/logs/stability.log",
     benchmark:
         f"{RESULTS}/benchmarks/stability.tsv"
     conda:
         "../envs/report.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        datasets=DATASETS,
+        models=MODELS,
+        variants={m: config["model_variants"][m] for m in MODELS},
     script:
         "../scripts/stability.py"

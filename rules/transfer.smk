@@ -10,21 +10,19 @@ rule transfer:
         manifest=manifest,
     output:
         f"{RUN}/transfer.json",
-    params:
-        first_seed=config["extensions"]["transfer_first_seed"],
-        n_inits=BUDGET["transfer_inits"],
-        root=lambda wildcards, input: os.path.dirname(input.manifest),
-        device=config["device"],
     log:
         f"{RESULTS}/logs/transfer/{{dataset}}/{{model}}/seed{{seed}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/transfer/{{dataset}}/{{model}}/seed{{seed}}.tsv"
     conda:
         "../envs/core.yaml"
-    threads: 1
     resources:
         mem_mb=3000,
         runtime=60,
+    params:
+        first_seed=config["extensions"]["transfer_first_seed"],
+        n_inits=BUDGET["transfer_inits"],
+        device=config["device"],
     script:
         "../scripts/transfer.py"
 
@@ -33,15 +31,14 @@ rule transfer_table:
     """transfer.csv (every run x init), its summary as Markdown and LaTeX, and a figure
     per dataset."""
     input:
-        transfer=expand(f"{RUN}/transfer.json", dataset=DATASETS, model=TRANSFER_MODELS,
-                        seed=SEEDS),
+        transfer=expand(f"{RUN}/transfer.json", dataset=DATASETS, model=TRANSFER_MODELS, seed=SEEDS),
         code=os.path.join(workflow.basedir, "scripts", "transfer_table.py"),
     output:
-        csv=report(f"{TABLES}/transfer.csv", caption="captions/transfer.rst",
-                   category="Extensions"),
+        csv=report(f"{TABLES}/transfer.csv", caption="captions/transfer.rst", category="Extensions"),
         md=f"{TABLES}/transfer.md",
-        html=report(f"{TABLES}/transfer.html", caption="captions/transfer.rst",
-                    category="Extensions"),
+        html=report(
+            f"{TABLES}/transfer.html", caption="captions/transfer.rst", category="Extensions"
+        ),
         tex=f"{TABLES}/transfer.tex",
         figures=report(
             expand(f"{FIGURES}/transfer_{{dataset}}.png", dataset=DATASETS),
@@ -49,18 +46,17 @@ rule transfer_table:
             category="Extensions",
         ),
         figures_pdf=expand(f"{FIGURES}/transfer_{{dataset}}.pdf", dataset=DATASETS),
-    params:
-        datasets=DATASETS,
-        variants=config["model_variants"],
     log:
         f"{RESULTS}/logs/transfer_table.log",
     benchmark:
         f"{RESULTS}/benchmarks/transfer_table.tsv"
     conda:
         "../envs/report.yaml"
-    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        datasets=DATASETS,
+        variants=config["model_variants"],
     script:
         "../scripts/transfer_table.py"

@@ -2,11 +2,10 @@
 
 from qdistill.artifacts import write_json
 from qdistill.data import prepare_dataset
-from qdistill.logs import start_job
+from qdistill.logs import job_data, start_job
 
 start_job(snakemake.log[0], snakemake.threads)
-# not a param: where the bytes come from is the manifest's record, and no reason to rerun
-mirror = snakemake.config["data_mirror"] or None
+data = job_data(snakemake)
 write_json(snakemake.output.manifest,
-           prepare_dataset(snakemake.wildcards.dataset, snakemake.params.root,
-                           mirror))
+           prepare_dataset(snakemake.wildcards.dataset, root=data["data_root"],
+                           mirror=data["data_mirror"]))

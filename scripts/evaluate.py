@@ -2,12 +2,9 @@
 
 from pathlib import Path
 
-from qdistill.logs import start_job
+from qdistill.logs import job_data, start_job
 from qdistill.runs import evaluate_run
 
 start_job(snakemake.log[0], snakemake.threads)
-# not a param: where the bytes come from is the manifest's record, and no reason to rerun
-mirror = snakemake.config["data_mirror"] or None
-evaluate_run(Path(snakemake.output.metrics).parent, snakemake.params.root,
-             mirror, snakemake.params.device,
-             snakemake.params.random_real_draws)
+evaluate_run(Path(snakemake.output.metrics).parent, device=snakemake.params.device,
+             random_real_draws=snakemake.params.random_real_draws, **job_data(snakemake))

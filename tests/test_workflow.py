@@ -5,6 +5,8 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +39,13 @@ def test_lint_reports_nothing(workflow_copy):
     proc = snakemake(workflow_copy, "--lint")
     assert "Lints for" not in proc.stdout + proc.stderr
     assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr
+
+
+def test_rules_are_formatted():
+    """snakefmt (settings in pyproject.toml) would change nothing."""
+    proc = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check",
+                           "Snakefile", "rules"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, f"run snakefmt Snakefile rules:\n{proc.stderr}"
 
 
 def test_paper_dry_run_plans_every_job(workflow_copy, mirror):

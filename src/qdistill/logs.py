@@ -1,10 +1,12 @@
-"""Logging set-up for the CLI and for the workflow's jobs (kept free of heavy imports)."""
+"""Logging set-up for the CLI and for the workflow's jobs, and where a job's data is (kept
+free of heavy imports)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -28,3 +30,13 @@ def start_job(log_file: str | Path, threads: int) -> None:
     sys.stderr = open(log_file, "a", buffering=1)  # noqa: SIM115 (lives as long as the job)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True, format=FORMAT)
     torch.set_num_threads(max(1, int(threads)))
+
+
+def job_data(snakemake: Any) -> dict[str, str | None]:
+    """data_root and data_mirror of a workflow job: the folder of the dataset manifest it
+    reads (or, for download, writes), and the config's mirror. Neither is a param: where
+    the bytes came from is the manifest's record, so a mirror spelled otherwise, or moved,
+    reruns nothing."""
+    manifest = snakemake.input.get("manifest") or snakemake.output.get("manifest")
+    return {"data_root": str(Path(manifest).parent),
+            "data_mirror": snakemake.config["data_mirror"] or None}
