@@ -10,15 +10,13 @@ import pytest
 import torch
 from workflow_helpers import fresh_python
 
-from qdistill.quantum import (
-    OBSERVABLES,
+from qdistill.circuits import OBSERVABLES, TRAINABLE_OBSERVABLES
+from qdistill.fast_circuits import (
     STATE_PATH_MAX_BATCH,
-    TRAINABLE_OBSERVABLES,
-    QuantumLayer,
     entangler_permutations,
     entangler_ranges,
-    hermitian_from_raw,
 )
+from qdistill.quantum import QuantumLayer, hermitian_from_raw
 
 TOL = 1e-9
 
@@ -183,7 +181,7 @@ def test_a_pair_hermitian_has_16_real_pauli_coefficients():
 
 
 def test_pair_observables_sit_on_the_ring_of_neighbours():
-    from qdistill.quantum import observable_wires
+    from qdistill.circuits import observable_wires
     assert observable_wires(6, "hermitian-pair") == ((0, 1), (1, 2), (2, 3), (3, 4), (4, 5),
                                                      (5, 0))
     with pytest.raises(ValueError, match="at least 3 qubits"):
@@ -235,7 +233,7 @@ def test_angle_count_and_wrong_width():
 
 
 def test_circuit_unitary_equals_pennylane_matrix():
-    from qdistill.quantum import circuit_unitary
+    from qdistill.fast_circuits import circuit_unitary
     angles = torch.rand(3, 6, 3, dtype=torch.float64) * 6.3
     expected = qml.matrix(qml.StronglyEntanglingLayers(angles, wires=range(6)),
                           wire_order=range(6))
@@ -249,7 +247,7 @@ def embedded(h: torch.Tensor, q: int, n: int = 6) -> torch.Tensor:
 
 
 def test_quadratic_forms_are_the_observables_in_the_heisenberg_picture():
-    from qdistill.quantum import circuit_unitary, quadratic_forms
+    from qdistill.fast_circuits import circuit_unitary, quadratic_forms
     h = hermitian_from_raw(torch.randn(6, 2, 2, 2, dtype=torch.float64))
     u = circuit_unitary(torch.rand(3, 6, 3, dtype=torch.float64) * 6.3, 6)
     forms = quadratic_forms(u, h)
@@ -259,7 +257,7 @@ def test_quadratic_forms_are_the_observables_in_the_heisenberg_picture():
 
 
 def test_reduced_density_matrices_equal_pennylane_partial_trace():
-    from qdistill.quantum import reduced_density_matrices
+    from qdistill.fast_circuits import reduced_density_matrices
     psi = torch.randn(3, 64, dtype=torch.complex128)
     psi = psi / psi.norm(dim=-1, keepdim=True)
     rho = reduced_density_matrices(psi)
@@ -269,7 +267,8 @@ def test_reduced_density_matrices_equal_pennylane_partial_trace():
 
 
 def test_reduced_density_matrices_of_pairs_equal_pennylane_partial_trace():
-    from qdistill.quantum import observable_wires, reduced_density_matrices
+    from qdistill.circuits import observable_wires
+    from qdistill.fast_circuits import reduced_density_matrices
     psi = torch.randn(3, 64, dtype=torch.complex128)
     psi = psi / psi.norm(dim=-1, keepdim=True)
     pairs = observable_wires(6, "hermitian-pair")
@@ -321,7 +320,7 @@ def test_quanvolution_outputs_and_derivatives_equal_circuit(trainable):
 def test_quanvolution_channels_are_the_patch_expvals():
     """Channel c*4 + q at (i, j) is <Z_q> of the patch rows 2i..2i+1, columns 2j..2j+1 of
     channel c, pixels row-major on qubits 0..3."""
-    from qdistill.quantum import quanvolution_qnode
+    from qdistill.circuits import quanvolution_qnode
     fast, _ = quanvolution_pair(False, 1)
     images = torch.randn(1, 3, 4, 6, dtype=torch.float64)
     patch = images[0, 2, 2:4, 4:6].reshape(4)

@@ -6,7 +6,8 @@ import torch
 
 from qdistill.artifacts import load_distilled
 from qdistill.config import run_settings
-from qdistill.quantum import OBSERVABLES, QuantumLayer, lightning_expvals
+from qdistill.circuits import OBSERVABLES, lightning_expvals
+from qdistill.quantum import QuantumLayer
 from qdistill.runs import distill_run
 from qdistill.shots import evaluate_shots
 

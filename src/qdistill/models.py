@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DatasetSpec, ModelSpec
-from .quantum import QUANV_QUBITS, QuantumLayer, QuanvolutionLayer
+from .circuits import QUANV_QUBITS
+from .quantum import QuantumLayer, QuanvolutionLayer
 from .rng import generator
 
 
