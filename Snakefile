@@ -4,6 +4,7 @@
 #   snakemake --cores all                          # the paper's budget (default)
 #   snakemake --cores all --config budget=quick    # minutes
 #   snakemake --report results/report.html
+import ast
 import math
 import os
 import re

@@ -102,6 +102,36 @@ def per_dataset_pngs(kind, caption, category):
     )
 
 
+def job_code(script):
+    """scripts/{script} and every qdistill module it runs (followed through the package's
+    imports): inputs of a job, so that a change of its code reruns it. Distillations and
+    full-data trainings (hours each) do not get them; their code is recorded with the run."""
+    package = os.path.join(workflow.basedir, "src", "qdistill")
+    todo, found = [os.path.join(workflow.basedir, "scripts", script)], set()
+    while todo:
+        path = todo.pop()
+        if path in found or not os.path.exists(path):
+            continue
+        found.add(path)
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        typing_only = {  # imports under `if TYPE_CHECKING:` never run
+            id(n)
+            for block in ast.walk(tree)
+            if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+            for n in ast.walk(block)
+        }
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or id(node) in typing_only:
+                continue
+            if node.level == 0 and not (node.module or "").startswith("qdistill"):
+                continue  # not the package
+            name = (node.module or "").removeprefix("qdistill").lstrip(".")
+            names = [name] if name else [alias.name for alias in node.names]
+            todo += [os.path.join(package, f"{name}.py") for name in names]
+    return sorted(found)
+
+
 def manifest(wildcards):
     return f"{DATA_ROOT}/{wildcards.dataset}.manifest.json"
 

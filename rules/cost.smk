@@ -33,6 +33,7 @@ rule shots:
     input:
         distilled=f"{RUN}/distilled.pt",
         manifest=manifest,
+        code=job_code("shots.py"),
     output:
         f"{RUN}/shots.json",
     log:
@@ -63,7 +64,7 @@ rule cost:
             model=COST_MODELS,
             seed=SEEDS,
         ),
-        code=os.path.join(workflow.basedir, "scripts", "cost.py"),
+        code=job_code("cost.py"),
     output:
         cost=report(f"{TABLES}/cost.csv", caption="captions/cost.rst", category="Cost"),
         shots=report(f"{TABLES}/shots.csv", caption="captions/shots.rst", category="Cost"),

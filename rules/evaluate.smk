@@ -4,6 +4,8 @@ rule evaluate:
         distilled=f"{RUN}/distilled.pt",
         distill_log=f"{RUN}/distill_log.json",
         manifest=manifest,
+        # a change of the evaluation's code re-evaluates (a minute per run at the paper budget)
+        code=job_code("evaluate.py"),
     output:
         metrics=f"{RUN}/metrics.json",
     log:
@@ -18,9 +20,5 @@ rule evaluate:
     params:
         device=config["device"],
         random_real_draws=BUDGET["random_real_draws"],
-        # Raised when metrics.json gains fields that the tables read, so that runs finished
-        # by an older qdistill are re-evaluated (a minute each) instead of misread.
-        # 2: settings, quantum_parameters, executions_per_sample.
-        metrics_format=2,
     script:
         "../scripts/evaluate.py"

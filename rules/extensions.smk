@@ -16,7 +16,7 @@ rule extensions:
     input:
         metrics=expand(f"{RUN}/metrics.json", dataset=DATASETS, model=COMPARED_MODELS, seed=SEEDS),
         transfer=expand(f"{RUN}/transfer.json", dataset=DATASETS, model=TRANSFER_MODELS, seed=SEEDS),
-        code=os.path.join(workflow.basedir, "scripts", "extensions.py"),
+        code=job_code("extensions.py"),
     output:
         csv=report(
             f"{TABLES}/extensions.csv", caption="captions/extensions.rst", category="Extensions"

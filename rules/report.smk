@@ -6,7 +6,7 @@ rule table:
     input:
         metrics=all_runs("metrics.json"),
         baselines=all_baselines(),
-        code=os.path.join(workflow.basedir, "scripts", "table.py"),
+        code=job_code("table.py"),
     output:
         csv=report(f"{TABLES}/table1.csv", caption="captions/table1.rst", category="Table I"),
         md=f"{TABLES}/table1.md",
@@ -39,7 +39,7 @@ rule figures:
     input:
         metrics=all_runs("metrics.json"),
         distilled=[f"{RUN}/distilled.pt".format(**r) for r in GRID_RUNS],
-        code=os.path.join(workflow.basedir, "scripts", "figures.py"),
+        code=job_code("figures.py"),
     output:
         **labelled_pngs(
             {
@@ -81,7 +81,7 @@ rule stability:
     accuracy and of the outer loss along the second half of each run."""
     input:
         metrics=all_runs("metrics.json"),
-        code=os.path.join(workflow.basedir, "scripts", "stability.py"),
+        code=job_code("stability.py"),
     output:
         csv=report(
             f"{TABLES}/stability.csv", caption="captions/stability.rst", category="Stability"

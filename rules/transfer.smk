@@ -8,6 +8,7 @@ rule transfer:
     input:
         distilled=f"{RUN}/distilled.pt",
         manifest=manifest,
+        code=job_code("transfer.py"),
     output:
         f"{RUN}/transfer.json",
     log:
@@ -32,7 +33,7 @@ rule transfer_table:
     per dataset."""
     input:
         transfer=expand(f"{RUN}/transfer.json", dataset=DATASETS, model=TRANSFER_MODELS, seed=SEEDS),
-        code=os.path.join(workflow.basedir, "scripts", "transfer_table.py"),
+        code=job_code("transfer_table.py"),
     output:
         csv=report(f"{TABLES}/transfer.csv", caption="captions/transfer.rst", category="Extensions"),
         md=f"{TABLES}/transfer.md",

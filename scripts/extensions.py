@@ -4,7 +4,7 @@ from qdistill.artifacts import read_json
 from qdistill.figures import accuracy_plot, save
 from qdistill.logs import start_job
 from qdistill.tables import extension_runs, extensions_frame, runs_frame, write_extensions
-from qdistill.transfer import transfer_frame, transfer_summary
+from qdistill.transfer_report import transfer_frame, transfer_summary
 
 start_job(snakemake.log[0], snakemake.threads)
 params, output = snakemake.params, snakemake.output

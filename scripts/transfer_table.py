@@ -2,7 +2,7 @@
 
 from qdistill.artifacts import read_json
 from qdistill.logs import start_job
-from qdistill.transfer import (
+from qdistill.transfer_report import (
     transfer_figure,
     transfer_frame,
     transfer_summary,

@@ -31,11 +31,11 @@ def test_run_folder_follows_the_output_contract(distilled_run):
     assert {p.name for p in distilled_run.iterdir()} >= {
         "distilled.pt", "distill_log.json", "metrics.json", "distill.log", "evaluate.log"}
     payload = load_distilled(distilled_run / "distilled.pt")
-    assert payload["images"].shape == (1, 10, 1, 28, 28)
-    assert torch.equal(payload["labels"][0], torch.arange(10))
-    assert payload["lrs"].shape == (3,) and (payload["lrs"] > 0).all()
-    assert payload["init_seed"] == 0 and payload["data_source"] == "official"
-    assert payload["settings"]["model"]["model_id"] == "q-res-herm"
+    assert payload.images.shape == (1, 10, 1, 28, 28)
+    assert torch.equal(payload.labels[0], torch.arange(10))
+    assert payload.lrs.shape == (3,) and (payload.lrs > 0).all()
+    assert payload.settings.seed == 0 and payload.data_source == "official"
+    assert payload.settings.model.model_id == "q-res-herm"
 
     metrics = json.loads((distilled_run / "metrics.json").read_text())
     assert (metrics["dataset"], metrics["model"], metrics["seed"]) == ("mnist", "q-res-herm", 0)

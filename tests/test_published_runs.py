@@ -70,7 +70,7 @@ def test_shipped_run_has_the_budget_settings_and_data(run, datasets):
                         run["seed"])
     config = load_config(overrides={"budget": run["budget"]})
     expected = run_settings(config, run["dataset"], run["model"], run["seed"]).to_dict()
-    settings = load_distilled(folder / DISTILLED)["settings"]
+    settings = load_distilled(folder / DISTILLED).settings.to_dict()
     assert json.loads(json.dumps(settings)) == json.loads(json.dumps(expected))
     log, provenance = read_json(folder / DISTILL_LOG), read_json(folder / PROVENANCE)
     assert log["iterations"] == provenance["iterations"]

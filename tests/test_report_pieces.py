@@ -1,26 +1,32 @@
 """Tables and figures: the report env has no PennyLane, and grids are labelled right."""
 
+import dataclasses
+
 import pytest
 import torch
 from workflow_helpers import fresh_python
 
+from qdistill.artifacts import Distilled
+from qdistill.config import load_config, run_settings
 from qdistill.figures import image_grid
 
 
 def test_report_modules_import_without_pennylane():
     code = ("import sys; sys.modules['pennylane'] = None\n"
             "import qdistill.tables, qdistill.figures, qdistill.artifacts, qdistill.logs\n"
-            "import qdistill.transfer\n"
+            "import qdistill.transfer_report\n"
             "print('ok')")
     assert fresh_python(code) == "ok"
 
 
 def test_image_grid_labels_each_column_by_its_class():
     labels = torch.tensor([[3, 1, 4, 1, 5, 9, 2, 6, 5, 3]])
-    distilled = {"images": torch.zeros(1, 10, 3, 32, 32), "labels": labels,
-                 "settings": {"dataset": {"mean": [0.5] * 3, "std": [0.2] * 3},
-                              "budget": "quick"},
-                 "iterations": 1180}
+    settings = run_settings(load_config(overrides={"budget": "quick"}), "cifar10", "classical", 0)
+    settings = dataclasses.replace(settings, dataset=dataclasses.replace(
+        settings.dataset, mean=(0.5,) * 3, std=(0.2,) * 3))
+    distilled = Distilled(settings, images=torch.zeros(1, 10, 3, 32, 32), labels=labels,
+                          lrs=torch.ones(3), raw_lrs=torch.ones(3), iterations=1180,
+                          data_source="official")
     classes = [f"class{i}" for i in range(10)]
     fig = image_grid(distilled, classes, "title")
     titles = [ax.get_title() for ax in fig.axes[:10]]

@@ -15,13 +15,12 @@ from qdistill.config import run_settings
 from qdistill.data import ImageData
 from qdistill.evaluate import evaluate
 from qdistill.runs import distill_run, transfer_run
-from qdistill.transfer import (
+from qdistill.transfer import evaluate_transfer, transfer_other_inits
+from qdistill.transfer_report import (
     FRAME_COLUMNS,
     SUMMARY_COLUMNS,
-    evaluate_transfer,
     transfer_figure,
     transfer_frame,
-    transfer_other_inits,
     transfer_summary,
     write_transfer_tables,
 )
@@ -181,7 +180,7 @@ def test_table_writers_and_figure(tmp_path):
 def test_tables_and_figure_need_no_pennylane(tmp_path):
     """The transfer_table rule runs in the report env, which has no PennyLane."""
     code = ("import sys; sys.modules['pennylane'] = None\n"
-            "from qdistill import transfer\n"
+            "from qdistill import transfer_report as transfer\n"
             f"results = {hand_made_results()!r}\n"
             "frame = transfer.transfer_frame(results)\n"
             f"d = {str(tmp_path)!r}\n"

@@ -258,6 +258,27 @@ def test_rerun_does_nothing_and_touching_the_table_script_reruns_only_the_table(
     assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *config).stdout
 
 
+def test_a_change_of_library_code_reruns_the_jobs_that_run_it(smoke_run):
+    """A job's inputs include the qdistill modules its script imports (rules/common.smk
+    job_code): the report code reruns the tables and figures, the evaluation code every
+    evaluation; neither reruns a distillation or a full-data training."""
+    workdir, config = smoke_run
+    report = {"table", "figures", "stability", "cost", "extensions", "transfer_table", "all"}
+    for module in ("tables.py", "evaluate.py"):
+        path = workdir / "src/qdistill" / module
+        stat = path.stat()
+        os.utime(path)
+        try:
+            jobs = planned_jobs(snakemake(workdir, "-n", "--cores", "1", *config).stdout)
+        finally:  # the other tests need the finished state
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        if module == "tables.py":
+            assert jobs == dict.fromkeys(report, 1)
+        else:
+            assert jobs["evaluate"] == 26 and set(jobs) >= report
+            assert not {"distill", "baseline", "full_data", "download"} & set(jobs)
+
+
 def test_the_mirror_spelled_otherwise_reruns_nothing(smoke_run, mirror):
     """Where the bytes came from is the manifest's record, not a setting of a run."""
     workdir, config = smoke_run

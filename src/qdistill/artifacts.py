@@ -12,13 +12,15 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-if TYPE_CHECKING:  # no runtime import: the report rules read artifacts without PennyLane
-    from .config import RunSettings
+from .config import RunSettings
+
+if TYPE_CHECKING:
     from .distill import DistillResult
 
 DISTILLED = "distilled.pt"
@@ -31,6 +33,34 @@ CHECKPOINT_FORMAT = "qdistill-checkpoint/1"
 
 class ArtifactError(RuntimeError):
     """A run output is missing, truncated or not ours; the message names the file."""
+
+
+@dataclass(frozen=True)
+class BestSet:
+    """The set of the log point with the highest accuracy on the selection subset of
+    training images (distill.ProgressProbe; never chosen by test accuracy)."""
+
+    iteration: int
+    selection_acc: float
+    images: torch.Tensor
+    raw_lrs: torch.Tensor
+    lrs: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Distilled:
+    """A distilled.pt, loaded and checked: what evaluate, shots, transfer and the figures
+    read. images: (distill_steps, images per step, C, H, W); labels: (distill_steps, images
+    per step); lrs: the T learned step sizes (raw_lrs: before the softplus)."""
+
+    settings: RunSettings
+    images: torch.Tensor
+    labels: torch.Tensor
+    lrs: torch.Tensor
+    raw_lrs: torch.Tensor
+    iterations: int
+    data_source: str
+    best: BestSet | None = None
 
 
 def _why_unreadable(err: Exception) -> str:
@@ -119,16 +149,21 @@ def _load_safely(path: Path, fmt: str, what: str, fix: str) -> dict[str, Any]:
     return payload
 
 
-def load_distilled(path: str | Path) -> dict[str, Any]:
+def load_distilled(path: str | Path) -> Distilled:
     """Load a distilled.pt safely and check it."""
     path = Path(path)
     if not path.is_file():
         raise ArtifactError(f"{path} not found; run `python -m qdistill distill ... --out "
                             f"{path.parent}` first.")
     # Snakemake 9 keeps outputs whose inputs went missing, so the run must be asked for by name
-    return _load_safely(path, FORMAT, "qdistill distilled set",
-                        f"delete the run folder {path.parent} and distill again (in the "
-                        f"workflow: snakemake --cores 1 {path.parent / METRICS} all)")
+    payload = _load_safely(path, FORMAT, "qdistill distilled set",
+                           f"delete the run folder {path.parent} and distill again (in the "
+                           f"workflow: snakemake --cores 1 {path.parent / METRICS} all)")
+    best = payload.get("best")
+    return Distilled(settings=RunSettings.from_dict(payload["settings"]),
+                     images=payload["images"], labels=payload["labels"], lrs=payload["lrs"],
+                     raw_lrs=payload["raw_lrs"], iterations=payload["iterations"],
+                     data_source=payload["data_source"], best=BestSet(**best) if best else None)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ log = logging.getLogger("qdistill")
 
 def budget_of_run(config: dict, run_dir: Path) -> dict:
     """The budget settings a distilled set was made with (the config's budget if unknown)."""
-    budget = load_distilled(run_dir / DISTILLED)["settings"]["budget"]
+    budget = load_distilled(run_dir / DISTILLED).settings.budget
     return config["budgets"].get(budget, budget_settings(config))
 
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                 return 0
             data_md5 = read_json(run_dir / DISTILL_LOG).get("data_md5")
             if data_md5 is None:  # a log written before it recorded the data's md5
-                dataset = load_distilled(run_dir / DISTILLED)["settings"]["dataset"]["name"]
+                dataset = load_distilled(run_dir / DISTILLED).settings.dataset.name
                 data_md5 = load_dataset(dataset, config["data_root"],
                                         config["data_mirror"]).content_md5()
             log.info("shipped to %s", publish(run_dir, root, data_md5, extra))

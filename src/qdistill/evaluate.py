@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from .artifacts import BestSet, Distilled
 from .config import RunSettings
 from .cost import executions_per_sample
 from .data import ImageData, normalize
@@ -102,12 +103,12 @@ def accuracy_after_steps(net, theta0, constants, images, labels, lrs, distill_ep
     return accuracy(net, params, test_images, test_labels)
 
 
-def run_identity(settings: RunSettings, distilled: dict[str, Any]) -> dict[str, Any]:
+def run_identity(settings: RunSettings, distilled: Distilled) -> dict[str, Any]:
     """The fields that name a run in every result file made from its distilled set."""
     return {"dataset": settings.dataset.name, "model": settings.model.model_id,
             "seed": settings.seed, "budget": settings.budget,
             "qnn_backend": settings.qnn_backend, "freeze_circuit": settings.circuit_frozen,
-            "data_source": distilled["data_source"]}
+            "data_source": distilled.data_source}
 
 
 @dataclass
@@ -125,13 +126,13 @@ class DistilledSet:
     dtype: torch.dtype
 
     @classmethod
-    def on_device(cls, distilled: dict[str, Any], data: ImageData,
+    def on_device(cls, distilled: Distilled, data: ImageData,
                   device: str = "auto") -> "DistilledSet":
-        settings = RunSettings.from_dict(distilled["settings"])
+        settings = distilled.settings
         dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
         data = data.to(dev)
-        return cls(settings, data, distilled["images"].to(dev, dtype),
-                   distilled["labels"].to(dev), distilled["lrs"].to(dev, dtype),
+        return cls(settings, data, distilled.images.to(dev, dtype),
+                   distilled.labels.to(dev), distilled.lrs.to(dev, dtype),
                    normalize(data.test_images, settings.dataset, dtype), dev, dtype)
 
     def network(self, init_seed: int, backend: str | None = None):
@@ -158,7 +159,7 @@ class DistilledSet:
                                                     self.lrs, epochs, *test))
         return {"test_acc": distilled_acc, "random_real_accs": random_accs, "init_acc": init_acc}
 
-    def best_set_accuracy(self, net, theta0, constants, best: dict[str, Any] | None
+    def best_set_accuracy(self, net, theta0, constants, best: BestSet | None
                           ) -> dict[str, Any] | None:
         """The test accuracy of the run's kept best set (the log point with the highest
         accuracy on the selection subset of training images; never chosen by test
@@ -167,14 +168,14 @@ class DistilledSet:
             return None
         test = (self.test_images, self.data.test_labels)
         acc = accuracy_after_steps(net, theta0, constants,
-                                   best["images"].to(self.device, self.dtype), self.labels,
-                                   best["lrs"].to(self.device, self.dtype),
+                                   best.images.to(self.device, self.dtype), self.labels,
+                                   best.lrs.to(self.device, self.dtype),
                                    self.settings.distill.distill_epochs, *test)
-        return {"test_acc": acc, "iteration": best["iteration"],
-                "selection_acc": best["selection_acc"], "learned_lrs": best["lrs"].tolist()}
+        return {"test_acc": acc, "iteration": best.iteration,
+                "selection_acc": best.selection_acc, "learned_lrs": best.lrs.tolist()}
 
 
-def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
+def evaluate(distilled: Distilled, data: ImageData, device: str = "auto",
              random_real_draws: int = 5) -> dict[str, Any]:
     """Test accuracy (percent) of the distilled set, of `random_real_draws` draws of random
     real images with the same learned step sizes, and of theta0."""
@@ -200,7 +201,7 @@ def evaluate(distilled: dict[str, Any], data: ImageData, device: str = "auto",
         "random_real_accs": random_accs,
         "init_acc": accs["init_acc"],
         **summary_accs,
-        "best": run.best_set_accuracy(net, theta0, constants, distilled.get("best")),
+        "best": run.best_set_accuracy(net, theta0, constants, distilled.best),
         "learned_lrs": lrs.tolist(),
         "n_test_images": int(len(run.data.test_labels)),
         "evaluate_wall_time_s": time.perf_counter() - start,

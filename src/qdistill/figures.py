@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
+from .artifacts import Distilled  # noqa: E402
 from .config import dataset_title  # noqa: E402
 from .tables import paper_numbers  # noqa: E402
 
@@ -39,13 +40,13 @@ def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
     plt.close(fig)
 
 
-def image_grid(distilled: dict[str, Any], classes: list[str], title: str) -> plt.Figure:
+def image_grid(distilled: Distilled, classes: list[str], title: str) -> plt.Figure:
     """Rows: the distill_steps groups; columns: the images of a group, labelled by class.
     Images are denormalised with the dataset's mean and std and clipped to [0, 1]."""
-    ds = distilled["settings"]["dataset"]
-    images = distilled["images"].float()  # (steps, per_step, C, H, W)
-    mean = torch.tensor(ds["mean"]).view(1, 1, -1, 1, 1)
-    std = torch.tensor(ds["std"]).view(1, 1, -1, 1, 1)
+    ds = distilled.settings.dataset
+    images = distilled.images.float()  # (steps, per_step, C, H, W)
+    mean = torch.tensor(ds.mean).view(1, 1, -1, 1, 1)
+    std = torch.tensor(ds.std).view(1, 1, -1, 1, 1)
     images = (images * std + mean).clamp(0, 1)
     steps, per_step = images.shape[:2]
     fig, axes = plt.subplots(steps, per_step, figsize=(1.1 * per_step, 1.2 * steps + 0.4),
@@ -58,10 +59,10 @@ def image_grid(distilled: dict[str, Any], classes: list[str], title: str) -> plt
                       cmap="gray" if img.shape[-1] == 1 else None, vmin=0, vmax=1)
             ax.set_xticks([]), ax.set_yticks([])
             if s == 0:
-                ax.set_title(classes[int(distilled["labels"][s, i])], fontsize=7)
+                ax.set_title(classes[int(distilled.labels[s, i])], fontsize=7)
         axes[s][0].set_ylabel(f"step {s + 1}", fontsize=7)
-    budget = distilled["settings"]["budget"]
-    fig.suptitle(f"{title} (budget {budget}, {distilled['iterations']:,} iterations)", fontsize=9)
+    budget = distilled.settings.budget
+    fig.suptitle(f"{title} (budget {budget}, {distilled.iterations:,} iterations)", fontsize=9)
     return fig
 
 

@@ -102,7 +102,7 @@ def publish(run_dir: str | Path, root: str | Path, data_md5: str | None,
             fix = ("evaluate it first: python -m qdistill evaluate " + str(run_dir)
                    if name == METRICS else "the run has not finished")
             raise ArtifactError(f"{run_dir / name} not found; {fix}.")
-    settings = load_distilled(run_dir / DISTILLED)["settings"]
+    settings = load_distilled(run_dir / DISTILLED).settings.to_dict()
     if read_json(run_dir / METRICS)["settings"] != json.loads(json.dumps(settings)):
         raise ArtifactError(f"{run_dir / METRICS} belongs to another distilled set; evaluate "
                             f"{run_dir} again.")

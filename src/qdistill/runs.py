@@ -119,7 +119,7 @@ def distilled_and_data(distilled_path: str | Path, data_root: str | Path,
                        data_mirror: str | Path | None) -> tuple[dict[str, Any], ImageData]:
     """A distilled set and the dataset it was distilled from."""
     distilled = load_distilled(distilled_path)
-    return distilled, load_dataset(distilled["settings"]["dataset"]["name"], data_root,
+    return distilled, load_dataset(distilled.settings.dataset.name, data_root,
                                    data_mirror)
 
 
@@ -176,7 +176,7 @@ def transfer_run(distilled_path: str | Path, out_file: str | Path, data_root: st
     from first_seed on, skipping the run's seed); write the result as JSON."""
     out_file = Path(out_file)
     distilled, data = distilled_and_data(distilled_path, data_root, data_mirror)
-    init_seeds = transfer_other_inits(distilled["settings"]["seed"], first_seed, count)
+    init_seeds = transfer_other_inits(distilled.settings.seed, first_seed, count)
     result = evaluate_transfer(distilled, data, init_seeds, device)
     write_json(out_file, result)
     others = [r["test_acc"] for r in result["results"] if not r["own"]]

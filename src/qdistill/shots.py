@@ -17,6 +17,7 @@ from typing import Any
 
 import torch
 
+from .artifacts import Distilled
 from .data import ImageData, normalize
 from .training import accuracy
 from .evaluate import DistilledSet, trained_parameters
@@ -34,7 +35,7 @@ def shot_seed(seed: int, shots: int | None) -> int:
     return generator(seed, f"shots/{shots}").initial_seed() % 2**32
 
 
-def evaluate_shots(distilled: dict[str, Any], data: ImageData, shots: list[int],
+def evaluate_shots(distilled: Distilled, data: ImageData, shots: list[int],
                    n_images: int, device: str = "auto") -> dict[str, Any]:
     start = time.perf_counter()
     run = DistilledSet.on_device(distilled, data, device)
