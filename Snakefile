@@ -5,6 +5,7 @@
 #   snakemake --cores all --config budget=quick    # minutes
 #   snakemake --report results/report.html
 import ast
+import functools
 import math
 import os
 import re

@@ -102,33 +102,42 @@ def per_dataset_pngs(kind, caption, category):
     )
 
 
+@functools.lru_cache(maxsize=None)
+def package_imports(path):
+    """The qdistill module files that the file at path imports (imports under `if
+    TYPE_CHECKING:` never run and are left out). Cached: each file is parsed once per
+    workflow start, however many rules ask."""
+    package = os.path.join(workflow.basedir, "src", "qdistill")
+    with open(path) as handle:
+        tree = ast.parse(handle.read())
+    typing_only = {
+        id(n)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
+        for n in ast.walk(block)
+    }
+    modules = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or id(node) in typing_only:
+            continue
+        if node.level == 0 and not (node.module or "").startswith("qdistill"):
+            continue  # not the package
+        imported = (node.module or "").removeprefix("qdistill").lstrip(".")
+        modules += [imported] if imported else [alias.name for alias in node.names]
+    return tuple(os.path.join(package, f"{m}.py") for m in modules)
+
+
 def job_code(script):
     """scripts/{script} and every qdistill module it runs (followed through the package's
     imports): inputs of a job, so that a change of its code reruns it. Distillations and
     full-data trainings (hours each) do not get them; their code is recorded with the run."""
-    package = os.path.join(workflow.basedir, "src", "qdistill")
     todo, found = [os.path.join(workflow.basedir, "scripts", script)], set()
     while todo:
         path = todo.pop()
         if path in found or not os.path.exists(path):
             continue
         found.add(path)
-        with open(path) as handle:
-            tree = ast.parse(handle.read())
-        typing_only = {  # imports under `if TYPE_CHECKING:` never run
-            id(n)
-            for block in ast.walk(tree)
-            if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
-            for n in ast.walk(block)
-        }
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.ImportFrom) or id(node) in typing_only:
-                continue
-            if node.level == 0 and not (node.module or "").startswith("qdistill"):
-                continue  # not the package
-            name = (node.module or "").removeprefix("qdistill").lstrip(".")
-            names = [name] if name else [alias.name for alias in node.names]
-            todo += [os.path.join(package, f"{name}.py") for name in names]
+        todo += package_imports(path)
     return sorted(found)
 
 
