@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 DATA_MIRROR ?= $(wildcard ../shared/datasets)
 BUDGET ?= quick
 
-.PHONY: setup reproduce paper-tables test bench bench-extensions lock clean-venv
+.PHONY: setup reproduce paper-tables paper-lanes paper-stop paper-status test bench \
+	bench-extensions lock clean-venv
 
 setup: $(STAMP)
 
@@ -38,6 +39,19 @@ paper-tables: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/shipped-paper/report.html \
 		--config $(SHIPPED_CONFIG)
 	cat results/shipped-paper/tables/table1.md
+
+# The paper campaign (tools/paper_lanes.py): LANES one-thread lanes work through
+# published/paper/queue.txt from a worktree of HEAD, and stop by themselves HOURS from now,
+# each carrying its unfinished run into published/. Commit published/ after every stop.
+HOURS ?= 2.4
+LANES ?= 2
+LANES_TOOL = $(BIN)/python tools/paper_lanes.py
+paper-lanes: $(STAMP)
+	DATA_MIRROR=$(DATA_MIRROR) $(LANES_TOOL) start --hours $(HOURS) --lanes $(LANES)
+paper-stop:
+	$(LANES_TOOL) stop
+paper-status:
+	$(LANES_TOOL) status
 
 test: $(STAMP)
 	PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) $(BIN)/python -m pytest

@@ -1,0 +1,110 @@
+"""The paper campaign's lanes (tools/paper_lanes.py) at a smoke budget: a lane past its
+deadline carries its run into published/, and the next lanes resume it to the bytes of an
+uninterrupted run."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TOOL = REPO / "tools" / "paper_lanes.py"
+RUN = ("mnist", "classical", 0)
+
+
+def lanes(state: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOL), "--state", str(state), *args],
+                          capture_output=True, text=True, timeout=120, check=True)
+
+
+def wait_for_lanes(state: Path, timeout: float = 300) -> None:
+    """Until every lane has ended (status says no lane is running)."""
+    started = time.time()
+    while time.time() - started < timeout:
+        time.sleep(1)
+        if "lane 1: done" in lanes(state, "status").stdout:
+            return
+        if "lane 1: dead" in lanes(state, "status").stdout:
+            break
+    raise AssertionError(f"the lane did not finish: {(state / 'lane1.log').read_text()}")
+
+
+@pytest.fixture
+def campaign(tmp_path, mirror):
+    """A config whose smoke run is long enough to be stopped in (118 iterations), a queue of
+    one run, and an empty published/."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["budgets"]["smoke"].update(epochs=0.5, log_every=10, checkpoint_every=50)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "queue.txt").write_text("# one run\n" + " ".join(map(str, RUN)) + "\n")
+    return tmp_path
+
+
+def start(campaign: Path, state: str, hours: float, mirror: Path) -> Path:
+    lanes(campaign / state, "start", "--hours", str(hours), "--lanes", "1", "--budget", "smoke",
+          "--queue", str(campaign / "queue.txt"), "--published", str(campaign / "published"),
+          "--config", str(campaign / "config.yaml"), "--data-mirror", str(mirror),
+          "--code", str(REPO), "--min-start", "0")
+    wait_for_lanes(campaign / state)
+    return campaign / state
+
+
+@pytest.mark.slow
+def test_a_lane_past_its_deadline_carries_its_run_and_the_next_resumes_it_to_the_same_bytes(
+        campaign, mirror):
+    shipped = campaign / "published" / "smoke" / "mnist" / "classical" / "seed0"
+    # A deadline of 3 seconds: the lane stops its run as soon as it distills.
+    start(campaign, "first", 3 / 3600, mirror)
+    provenance = json.loads((shipped / "provenance.json").read_text())
+    assert (shipped / "checkpoint.pt").is_file() and not (shipped / "distilled.pt").exists()
+    assert 1 <= provenance["carried_at_iteration"] < provenance["iterations"] == 118
+    assert lanes(campaign / "first", "stop").stdout.startswith("  carried: mnist classical")
+
+    start(campaign, "second", 1.0, mirror)
+    assert not (shipped / "checkpoint.pt").exists()
+    assert json.loads((shipped / "metrics.json").read_text())["test_acc"] > 0
+    segments = json.loads((shipped / "provenance.json").read_text())["segments"]
+    assert [s["iterations"] for s in segments] == [
+        [0, provenance["carried_at_iteration"]], [provenance["carried_at_iteration"], 118]]
+
+    reference = campaign / "reference"
+    subprocess.run([sys.executable, "-m", "qdistill", "distill", "--config",
+                    str(campaign / "config.yaml"), "--dataset", "mnist", "--model", "classical",
+                    "--seed", "0", "--budget", "smoke", "--out", str(reference),
+                    "--data-mirror", str(mirror), "--data-root", str(campaign / "data"),
+                    "--threads", "1", "--no-progress"], check=True, capture_output=True,
+                   timeout=300)
+    assert (shipped / "distilled.pt").read_bytes() == (reference / "distilled.pt").read_bytes()
+
+    # Nothing is left to do: a third start finds the queue shipped and ends at once.
+    third = start(campaign, "third", 1.0, mirror)
+    assert not (third / "outcomes.jsonl").exists()
+
+
+def test_a_bad_queue_line_is_refused_before_any_lane_starts(tmp_path):
+    (tmp_path / "queue.txt").write_text("mnist classical\n")
+    result = subprocess.run([sys.executable, str(TOOL), "--state", str(tmp_path / "state"),
+                             "start", "--queue", str(tmp_path / "queue.txt"), "--code", str(REPO)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "queue.txt:1: expected 'dataset model seed'" in result.stderr
+    assert not (tmp_path / "state" / "plan.json").exists()
+
+
+def test_the_repository_queue_names_known_runs_once_each():
+    from qdistill.config import load_config
+
+    sys.path.insert(0, str(REPO / "tools"))
+    from paper_lanes import parse_queue
+
+    config = load_config()
+    queue = parse_queue(REPO / "published" / "paper" / "queue.txt")
+    assert len(queue) == len(set(queue))
+    for dataset, model, seed in queue:
+        assert dataset in config["datasets"] and model in config["model_variants"], (dataset, model)
+        assert seed in config["budgets"]["paper"]["seeds"]
+    assert queue[0] == ("mnist", "q-res-herm-frozen", 0)  # the issue's first question
