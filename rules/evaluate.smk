@@ -20,5 +20,6 @@ rule evaluate:
     params:
         device=config["device"],
         random_real_draws=BUDGET["random_real_draws"],
+        test_images=BUDGET["eval_test_images"],
     script:
         "../scripts/evaluate.py"

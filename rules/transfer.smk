@@ -23,6 +23,7 @@ rule transfer:
     params:
         first_seed=config["extensions"]["transfer_first_seed"],
         n_inits=BUDGET["transfer_inits"],
+        test_images=BUDGET["eval_test_images"],
         device=config["device"],
     script:
         "../scripts/transfer.py"

@@ -6,4 +6,4 @@ from qdistill.runs import transfer_run
 start_job(snakemake.log[0], snakemake.threads)
 transfer_run(snakemake.input.distilled, snakemake.output[0], device=snakemake.params.device,
              first_seed=snakemake.params.first_seed, count=snakemake.params.n_inits,
-             **job_data(snakemake))
+             test_images=snakemake.params.test_images, **job_data(snakemake))

@@ -26,6 +26,18 @@ def test_mnist_from_mirror(mnist):
         [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]))
 
 
+def test_a_test_subset_is_class_balanced_and_keeps_the_test_order(cifar10):
+    subset = cifar10.with_test_subset(1000)
+    assert torch.equal(subset.test_labels.bincount(), torch.full((10,), 100))
+    for c in range(10):  # the first 100 of each class, in the test set's order
+        first = cifar10.test_images[cifar10.test_labels == c][:100]
+        assert torch.equal(subset.test_images[subset.test_labels == c], first)
+    assert subset.train_images is cifar10.train_images
+    assert cifar10.with_test_subset(10_000) is cifar10 and cifar10.with_test_subset(None) is cifar10
+    with pytest.raises(ValueError, match="multiple of 10 images, got 995"):
+        cifar10.with_test_subset(995)
+
+
 def test_cifar10_jpeg_copy_from_mirror(cifar10):
     assert cifar10.source == SOURCE_JPEG
     assert cifar10.train_images.shape == (50_000, 3, 32, 32)

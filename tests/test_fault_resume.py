@@ -20,7 +20,7 @@ RESUME_BUDGET = {"epochs": 0.17, "decay_epochs": 0.05, "decay_factor": 0.5, "out
                  "outer_betas": [0.5, 0.999], "batch_size": 256, "seeds": [0], "log_every": 5,
                  "checkpoint_every": 4, "random_real_draws": 1, "shot_test_images": 50,
                  "baseline_epochs": 0.01, "transfer_inits": 1,
-                 "log_test_images": 100, "selection_images": 100}
+                 "log_test_images": 100, "selection_images": 100, "eval_test_images": 500}
 # CIFAR: augmentation RNG too; random init: the stream of fresh initialisations
 CASES = [("mnist", "q-res-herm"), ("cifar10", "classical"), ("mnist", "classical-random")]
 

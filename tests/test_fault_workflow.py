@@ -20,7 +20,7 @@ KILL_BUDGET = {"epochs": 0.4, "decay_epochs": 0.1, "decay_factor": 0.5, "outer_l
                "outer_betas": [0.5, 0.999], "batch_size": 256, "seeds": [0],
                "log_every": 10, "checkpoint_every": 4, "random_real_draws": 1,
                "shot_test_images": 50, "baseline_epochs": 0.02, "transfer_inits": 1,
-               "log_test_images": 100, "selection_images": 100}
+               "log_test_images": 100, "selection_images": 100, "eval_test_images": 500}
 KILL_MODELS = ["classical", "q-res-herm", "q-nores-pauliz", "q-res-fixedherm"]
 
 

@@ -14,7 +14,7 @@ from qdistill.distill import (
     outer_loss,
 )
 from qdistill.training import inner_schedule, split_parameters, step_sizes
-from qdistill.evaluate import kmeans, real_summary_sets
+from qdistill.evaluate import euclidean_distances_to, kmeans, real_summary_sets
 from qdistill.models import make_network
 
 
@@ -99,6 +99,39 @@ def test_kmeans_finds_separated_clusters_and_k1_is_the_mean():
     assert torch.allclose(found.sort(0).values, centres.sort(0).values, atol=0.1)
     assert torch.equal(kmeans(points, 3, torch.Generator().manual_seed(1)), found)
     assert torch.equal(kmeans(points, 1, gen), points.mean(0, keepdim=True))
+
+
+def cdist_kmeans(points, k, stream, max_iterations=100):
+    """kmeans() written with torch.cdist: the definition the faster distances must keep."""
+    centres = points[torch.randint(len(points), (), generator=stream)].unsqueeze(0)
+    for _ in range(1, k):
+        d2 = torch.cdist(points, centres).pow(2).min(1).values
+        pick = torch.multinomial(d2.cpu().double(), 1, generator=stream).item()
+        centres = torch.cat([centres, points[pick].unsqueeze(0)])
+    assign = None
+    for _ in range(max_iterations):
+        new = torch.cdist(points, centres).argmin(1)
+        if assign is not None and torch.equal(new, assign):
+            break
+        assign = new
+        sums = torch.zeros_like(centres).index_add_(0, assign, points)
+        counts = torch.bincount(assign, minlength=k).unsqueeze(1)
+        centres = torch.where(counts > 0, sums / counts.clamp_min(1), centres)
+    return centres
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kmeans_distances_are_cdists_to_the_bit(dtype):
+    points = torch.randn(300, 50, generator=torch.Generator().manual_seed(0), dtype=dtype)
+    distances = euclidean_distances_to(points)
+    for k in (1, 3, 10):
+        assert torch.equal(distances(points[:k] + 0.5), torch.cdist(points, points[:k] + 0.5))
+
+
+def test_kmeans_centroids_of_a_real_class_equal_the_cdist_definition(mnist):
+    sixes = mnist.train_images[mnist.train_labels == 6][:2000].flatten(1).float() / 255
+    assert torch.equal(kmeans(sixes, 10, torch.Generator().manual_seed(3)),
+                       cdist_kmeans(sixes, 10, torch.Generator().manual_seed(3)))
 
 
 def test_summary_sets_are_class_means_and_centroids(smoke_config, mnist):

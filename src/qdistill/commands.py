@@ -49,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
                         selection_images=budget["selection_images"])
         elif args.command == "evaluate":
             config = load_config(args.config, overrides)
-            # draws of random real images: as the budget the set was distilled with says
-            draws = budget_of_run(config, run_dir)["random_real_draws"]
+            # draws and test images: as the budget the set was distilled with says
+            budget = budget_of_run(config, run_dir)
             setup_logging(args.log or run_dir / "evaluate.log")
             evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"],
-                         random_real_draws=draws)
+                         random_real_draws=budget["random_real_draws"],
+                         test_images=budget["eval_test_images"])
         elif args.command == "publish":
             config = load_config(args.config, overrides)
             setup_logging(args.log)
@@ -70,12 +71,14 @@ def run(args: argparse.Namespace) -> int:
             log.info("shipped to %s", publish(run_dir, root, data_md5, extra))
         else:
             config = load_config(args.config, overrides)
-            inits = args.inits or budget_of_run(config, run_dir)["transfer_inits"]
+            budget = budget_of_run(config, run_dir)
+            inits = args.inits or budget["transfer_inits"]
             first = (config["extensions"]["transfer_first_seed"] if args.first_seed is None
                      else args.first_seed)
             setup_logging(args.log or run_dir / "transfer.log")
             transfer_run(run_dir / DISTILLED, run_dir / "transfer.json", config["data_root"],
-                         config["data_mirror"], config["device"], first, inits)
+                         config["data_mirror"], config["device"], first, inits,
+                         test_images=budget["eval_test_images"])
     except (ConfigError, DataError, ArtifactError, DistillationDiverged, EmbeddingError) as err:
         log.error("%s", err)
         return 2

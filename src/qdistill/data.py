@@ -61,6 +61,21 @@ class ImageData:
             digest.update(t.cpu().contiguous().numpy().tobytes())
         return digest.hexdigest()
 
+    def with_test_subset(self, n: int | None) -> "ImageData":
+        """The same data scored on n test images: the first n / classes of each class in the
+        test set's order (the CIFAR-10 copy is sorted by class, so a plain head would not
+        do); all of them when n is None or covers the test set."""
+        if n is None or n >= len(self.test_labels):
+            return self
+        classes = len(self.classes)
+        if n % classes:
+            raise ValueError(f"a class-balanced test subset needs a multiple of {classes} "
+                             f"images, got {n}")
+        keep = torch.cat([(self.test_labels == c).nonzero().squeeze(1)[: n // classes]
+                          for c in range(classes)]).sort().values
+        return ImageData(self.train_images, self.train_labels, self.test_images[keep],
+                         self.test_labels[keep], self.classes, self.source)
+
     def to(self, device: torch.device | str) -> "ImageData":
         move = lambda t: t.to(device)  # noqa: E731
         return ImageData(move(self.train_images), move(self.train_labels),

@@ -125,11 +125,12 @@ def distilled_and_data(distilled_path: str | Path, data_root: str | Path,
 
 def evaluate_run(run_dir: str | Path, data_root: str | Path,
                  data_mirror: str | Path | None = None, device: str = "auto",
-                 random_real_draws: int = 5) -> dict[str, Any]:
+                 random_real_draws: int = 5, test_images: int | None = None
+                 ) -> dict[str, Any]:
     """Evaluate run_dir/distilled.pt and write run_dir/metrics.json (with the distill log)."""
     run_dir = Path(run_dir)
     distilled, data = distilled_and_data(run_dir / DISTILLED, data_root, data_mirror)
-    metrics = evaluate(distilled, data, device, random_real_draws)
+    metrics = evaluate(distilled, data, device, random_real_draws, test_images)
     distill_log = run_dir / DISTILL_LOG
     metrics["distill"] = read_json(distill_log) if distill_log.exists() else None
     write_json(run_dir / METRICS, metrics)
@@ -171,13 +172,13 @@ def shots_run(distilled_path: str | Path, out_file: str | Path, data_root: str |
 
 def transfer_run(distilled_path: str | Path, out_file: str | Path, data_root: str | Path,
                  data_mirror: str | Path | None, device: str, first_seed: int,
-                 count: int) -> dict[str, Any]:
+                 count: int, test_images: int | None = None) -> dict[str, Any]:
     """Evaluate a distilled set from its own and `count` other initialisations (init seeds
     from first_seed on, skipping the run's seed); write the result as JSON."""
     out_file = Path(out_file)
     distilled, data = distilled_and_data(distilled_path, data_root, data_mirror)
     init_seeds = transfer_other_inits(distilled.settings.seed, first_seed, count)
-    result = evaluate_transfer(distilled, data, init_seeds, device)
+    result = evaluate_transfer(distilled, data, init_seeds, device, test_images)
     write_json(out_file, result)
     others = [r["test_acc"] for r in result["results"] if not r["own"]]
     log.info("%s: own init %.2f%%, %d other inits %.2f%% on average (%.2f to %.2f)",

@@ -34,11 +34,12 @@ def transfer_other_inits(seed: int, first_seed: int, count: int) -> list[int]:
 
 
 def evaluate_transfer(distilled: Distilled, data: ImageData, init_seeds: list[int],
-                      device: str = "auto") -> dict[str, Any]:
+                      device: str = "auto", test_images: int | None = None) -> dict[str, Any]:
     """Test accuracy (percent) of the distilled set trained from the run's own init and from
-    each of `init_seeds`, with one random-real draw and the untrained accuracy per init."""
+    each of `init_seeds`, with one random-real draw and the untrained accuracy per init, on
+    `test_images` test images (evaluate()'s class-balanced subset; None: all)."""
     start = time.perf_counter()
-    run = DistilledSet.on_device(distilled, data, device)
+    run = DistilledSet.on_device(distilled, data.with_test_subset(test_images), device)
     settings = run.settings
     if settings.seed in init_seeds or len(set(init_seeds)) != len(init_seeds):
         raise ValueError(f"init_seeds {init_seeds} must be distinct and exclude the run's own "
