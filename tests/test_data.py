@@ -7,10 +7,13 @@ import torch
 
 from qdistill.config import dataset_spec, load_config
 from qdistill.data import (
+    MNIST_ARCHIVES,
+    MNIST_CACHE,
     SOURCE_JPEG,
     SOURCE_OFFICIAL,
     RealBatches,
     augment,
+    load_dataset,
     normalize,
 )
 
@@ -24,6 +27,28 @@ def test_mnist_from_mirror(mnist):
     assert mnist.train_images.dtype == torch.uint8
     assert torch.equal(mnist.train_labels.bincount(), torch.tensor(
         [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]))
+
+
+def test_mnist_is_read_as_torchvision_reads_its_archives(mnist, data_root):
+    import torchvision
+
+    assert MNIST_ARCHIVES == dict(torchvision.datasets.MNIST.resources)
+    for train, images, labels in ((True, mnist.train_images, mnist.train_labels),
+                                  (False, mnist.test_images, mnist.test_labels)):
+        reference = torchvision.datasets.MNIST(str(data_root), train=train, download=True)
+        assert torch.equal(images.squeeze(1), reference.data)
+        assert torch.equal(labels, reference.targets)
+
+
+def test_mnist_cache_of_other_archives_is_made_anew(mirror, tmp_path):
+    first = load_dataset("mnist", tmp_path, mirror)
+    stale = torch.load(tmp_path / MNIST_CACHE, weights_only=True)
+    stale["archives"] = {"train-images-idx3-ubyte.gz": "0" * 32}
+    stale["train"]["labels"] = stale["train"]["labels"][:5]
+    torch.save(stale, tmp_path / MNIST_CACHE)
+    again = load_dataset("mnist", tmp_path, mirror)
+    assert torch.equal(again.train_labels, first.train_labels)
+    assert torch.load(tmp_path / MNIST_CACHE, weights_only=True)["archives"] == MNIST_ARCHIVES
 
 
 def test_a_test_subset_is_class_balanced_and_keeps_the_test_order(cifar10):

@@ -2,7 +2,8 @@
 
 Sources, in order of preference:
 - MNIST: the official archives under `<root>/MNIST/raw`, copied in from `<mirror>/MNIST/raw`
-  when missing (md5 checked against torchvision's list), else downloaded by torchvision.
+  when missing (md5 checked against torchvision's list), else downloaded by torchvision;
+  read once into a tensor cache `<root>/MNIST/mnist-uint8.pt`.
 - CIFAR-10: the official `cifar-10-python.tar.gz` (in root or mirror; torchvision checks
   its md5), else the lossy JPEG copy (`<mirror>/cifar10/cifar10-jpeg.tar.gz` or an
   ImageFolder tree `cifar10-jpeg/{train,test}/<class>/*.jpg`), else a torchvision download.
@@ -11,11 +12,13 @@ The source used is recorded in `ImageData.source` and from there in every result
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import logging
 import math
 import shutil
+import struct
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +38,13 @@ CIFAR10_OFFICIAL_ARCHIVE = "cifar-10-python.tar.gz"  # torchvision.datasets.CIFA
 CIFAR10_JPEG_ARCHIVE = "cifar10-jpeg.tar.gz"
 CIFAR10_JPEG_TREE = "cifar10-jpeg"
 CIFAR10_JPEG_CACHE = "cifar10-jpeg.uint8.pt"
+
+# torchvision.datasets.MNIST.resources (tests/test_data.py checks that they agree)
+MNIST_ARCHIVES = {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+                  "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+                  "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+                  "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}
+MNIST_CACHE = "MNIST/mnist-uint8.pt"
 
 SOURCE_OFFICIAL = "official"
 SOURCE_JPEG = "jpeg-copy"
@@ -99,10 +109,21 @@ def _check_md5(path: Path, md5: str, fix: str, remove: bool = False) -> None:
                         f"(truncated or corrupt file). {fix}")
 
 
-def _mnist(root: Path, mirror: Path | None) -> ImageData:
-    import torchvision  # here, not at the top: its import costs 3 CPU-seconds per job
+def _read_idx(path: Path) -> torch.Tensor:
+    """A gzipped idx file (MNIST's format: a magic number whose last byte is the number of
+    dimensions, the dimensions as big-endian uint32, then the uint8 values)."""
+    with gzip.open(path, "rb") as handle:
+        data = handle.read()
+    ndim = data[3]
+    shape = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
+    return torch.frombuffer(bytearray(data[4 + 4 * ndim:]), dtype=torch.uint8).view(shape)
+
+
+def _mnist_archives(root: Path, mirror: Path | None) -> Path:
+    """The four official archives in root/MNIST/raw, md5-checked: from the mirror first,
+    else downloaded by torchvision."""
     raw = root / "MNIST" / "raw"
-    for filename, md5 in torchvision.datasets.MNIST.resources:
+    for filename, md5 in MNIST_ARCHIVES.items():
         dest = raw / filename
         if dest.exists():
             _check_md5(dest, md5, "It was deleted; run again to fetch it anew.", remove=True)
@@ -110,15 +131,41 @@ def _mnist(root: Path, mirror: Path | None) -> ImageData:
             src = mirror / "MNIST" / "raw" / filename
             _check_md5(src, md5, f"Replace {src} in the mirror with the official file.")
             _copy_atomic(src, dest)
+    if all((raw / filename).exists() for filename in MNIST_ARCHIVES):
+        return raw
+    import torchvision  # only to download: its import costs a CPU-second or more
+
     try:
-        train = torchvision.datasets.MNIST(str(root), train=True, download=True)
-        test = torchvision.datasets.MNIST(str(root), train=False, download=True)
+        for train in (True, False):
+            torchvision.datasets.MNIST(str(root), train=train, download=True)
     except Exception as err:  # torchvision raises plain RuntimeError/URLError offline
         raise DataError(f"MNIST could not be found or downloaded under {raw} ({err}). Offline? "
                         "Set data_mirror (config key, or --data-mirror) to a folder holding "
                         "MNIST/raw/*.gz, e.g. ../shared/datasets.") from err
-    return ImageData(train.data.unsqueeze(1).contiguous(), train.targets.long(),
-                     test.data.unsqueeze(1).contiguous(), test.targets.long(),
+    return raw
+
+
+def _mnist(root: Path, mirror: Path | None) -> ImageData:
+    """MNIST from a uint8 tensor cache under root, made once from the official archives and
+    stamped with their md5s (a cache of other archives is made anew)."""
+    cache = root / MNIST_CACHE
+    tensors = None
+    if cache.exists():
+        try:
+            tensors = torch.load(cache, weights_only=True)
+        except Exception as err:
+            raise DataError(f"{cache}: unreadable cache of the MNIST archives ({err}). Delete "
+                            "it; it is rebuilt from the archives.") from err
+    if tensors is None or tensors.get("archives") != MNIST_ARCHIVES:
+        raw = _mnist_archives(root, mirror)
+        tensors = {split: {"images": _read_idx(raw / f"{prefix}-images-idx3-ubyte.gz"),
+                           "labels": _read_idx(raw / f"{prefix}-labels-idx1-ubyte.gz")}
+                   for split, prefix in (("train", "train"), ("test", "t10k"))}
+        tensors["archives"] = MNIST_ARCHIVES
+        write_atomic(cache, lambda handle: torch.save(tensors, handle))
+    train, test = tensors["train"], tensors["test"]
+    return ImageData(train["images"].unsqueeze(1).contiguous(), train["labels"].long(),
+                     test["images"].unsqueeze(1).contiguous(), test["labels"].long(),
                      tuple(str(c) for c in range(10)), SOURCE_OFFICIAL)
 
 
