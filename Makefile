@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DATA_MIRROR ?= $(wildcard ../shared/datasets)
 BUDGET ?= quick
 
-.PHONY: setup reproduce paper-tables paper-lanes paper-stop paper-status test bench \
+.PHONY: setup reproduce paper-tables paper-lanes paper-stop paper-status test test-fast bench \
 	bench-extensions lock clean-venv
 
 setup: $(STAMP)
@@ -53,8 +53,16 @@ paper-stop:
 paper-status:
 	$(LANES_TOOL) status
 
+# Both cores: pytest-xdist, one test file per worker at a time (a file's module fixtures,
+# such as the smoke workflow run, are made once), the slow tests first.
+PYTEST = PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) \
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 test: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) $(BIN)/python -m pytest
+	$(PYTEST)
+
+# Everything but the tests marked slow (whole workflows, kills, lanes): a few minutes.
+test-fast: $(STAMP)
+	$(PYTEST) -m "not slow"
 
 # The code before the speed work, timed beside this tree's in the same run.
 BENCH_REFERENCE ?= c170054

@@ -6,7 +6,7 @@
 # Installs SLURM, munge and MariaDB from Debian's packages when missing, starts private
 # daemons (own config, ports and state under one temporary folder; the only system paths
 # used are munged's default socket and slurmd's configless link /run/slurm/conf, which the
-# plugin's job steps need), runs the workflow at budget=smoke once locally and once with
+# plugin's job steps need), runs a small workflow at budget=smoke once locally and once with
 # --workflow-profile profiles/slurm, then checks that every job went through SLURM (sacct
 # lists each as COMPLETED) and that both runs give the same Table I, cost and shot-noise
 # tables. Every daemon it started is stopped by process id at the end, also when a step
@@ -222,27 +222,38 @@ copy_workflow() {
     cp -a "$REPO/$name" "$1/"
   done
 }
-# MNIST only: the CIFAR-10 path is the same rules on other data (tests/test_workflow.py
-# runs both datasets locally), and it halves the two runs
-SMOKE=(budget=smoke "data_mirror=$MIRROR" "datasets=[mnist]")
+# A small DAG with every kind of rule (download, distill, evaluate, baseline, shots,
+# full_data, cost, transfer, extensions and the reports): MNIST, one classical and one
+# quantum model, one extension and one transferred set. The full DAG's rules on both
+# datasets run locally in tests/test_workflow.py.
 copy_workflow "$WORK/local"
 copy_workflow "$WORK/slurm"
+cat >"$WORK/small.yaml" <<'YAML'
+datasets: [mnist]
+models: [classical, q-res-herm]
+extensions: {reference: q-res-herm, models: [q-res-herm-frozen], transfer_models: [classical],
+             transfer_first_seed: 1000}
+random_init: {models: [], n_nets: 1, distill_steps: 10}
+YAML
+cp "$WORK/small.yaml" "$WORK/local/small.yaml"
+cp "$WORK/small.yaml" "$WORK/slurm/small.yaml"
+SMOKE=(budget=smoke "data_mirror=$MIRROR")
 
 say "local run (budget=smoke)"
 (cd "$WORK/local" && timeout 1200 "$SNAKEMAKE" --cores 2 \
-  --config "${SMOKE[@]}" "data_root=$WORK/local/data" >"$WORK/log/local-run.log" 2>&1) \
+  --configfile small.yaml --config "${SMOKE[@]}" "data_root=$WORK/local/data" >"$WORK/log/local-run.log" 2>&1) \
   || fail "local run; see $WORK/log/local-run.log"
 
 say "SLURM run (budget=smoke, --workflow-profile profiles/slurm)"
 (cd "$WORK/slurm" && timeout 2400 "$SNAKEMAKE" --workflow-profile profiles/slurm \
   --default-resources slurm_account=qdistill slurm_partition=debug \
   --slurm-init-seconds-before-status-checks 5 \
-  --config "${SMOKE[@]}" "data_root=$WORK/slurm/data" >"$WORK/log/slurm-run.log" 2>&1) \
+  --configfile small.yaml --config "${SMOKE[@]}" "data_root=$WORK/slurm/data" >"$WORK/log/slurm-run.log" 2>&1) \
   || { tail -n 40 "$WORK/log/slurm-run.log" >&2; fail "SLURM run; see $WORK/log/slurm-run.log"; }
 
 # --- checks -----------------------------------------------------------------------------
 submitted=$(grep -c "has been submitted with SLURM jobid" "$WORK/log/slurm-run.log" || true)
-dry_run=$(cd "$WORK/local" && timeout 300 "$SNAKEMAKE" -n --forceall --config "${SMOKE[@]}" \
+dry_run=$(cd "$WORK/local" && timeout 300 "$SNAKEMAKE" -n --forceall --configfile small.yaml --config "${SMOKE[@]}" \
   "data_root=$WORK/local/data" 2>&1) || fail "dry run of the local workflow"
 planned=$(awk '/^Job stats:/ {s = 1} s && $1 == "total" {print $2; exit}' <<<"$dry_run")
 [ -n "$planned" ] || fail "no job count in the dry run"
