@@ -14,11 +14,17 @@ SHIPPED_RUNS = config["shipped_runs"]
 SHIPPED = os.path.join(workflow.basedir, "published", config["budget"])
 
 if SHIPPED_RUNS:
-    RUNS = [
-        r
-        for r in shipped_runs(os.path.dirname(SHIPPED), config["budget"])
-        if r["dataset"] in config["datasets"] and r["model"] in MODELS
-    ]
+    SHIPPED_LIST = shipped_runs(os.path.dirname(SHIPPED), config["budget"])
+    # The paper's numbers come from code that never trains the circuit angles: a shipped
+    # frozen-circuit extension gets its Table I row beside the model it freezes.
+    for frozen in config["extensions"]["models"]:
+        if config["model_variants"][frozen].get("frozen_circuit") and any(
+            r["model"] == frozen for r in SHIPPED_LIST
+        ):
+            reference = config["extensions"]["reference"]
+            at = MODELS.index(reference) + 1 if reference in MODELS else len(MODELS)
+            MODELS = [*MODELS[:at], frozen, *MODELS[at:]]
+    RUNS = [r for r in SHIPPED_LIST if r["dataset"] in config["datasets"] and r["model"] in MODELS]
     DATASETS = [d for d in config["datasets"] if any(r["dataset"] == d for r in RUNS)]
     if not RUNS:
         raise WorkflowError(

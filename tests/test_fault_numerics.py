@@ -29,7 +29,9 @@ def network(model_id, dataset="mnist", backend="fast", dtype=torch.float32):
 @pytest.mark.parametrize("model_id", MODELS)
 def test_fault_huge_pixel_values_give_finite_outputs(model_id, dataset):
     """A million times the largest normalised pixel: every model still gives finite logits
-    (amplitude embedding normalises the scale away; the classical head stays in range)."""
+    (amplitude embedding normalises the scale away; the classical head stays in range).
+    The one forward shape-and-finiteness test of every model variant (test_models.py has
+    none)."""
     spec = dataset_spec(CONFIG, dataset)
     images = 1e6 * torch.rand(4, spec.channels, spec.image_size, spec.image_size,
                               generator=torch.Generator().manual_seed(0))

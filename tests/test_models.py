@@ -24,14 +24,8 @@ def test_the_seven_model_ids():
         assert (spec.n_qubits, spec.n_layers) == (6, 3)
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
-@pytest.mark.parametrize("model_id", CONFIG["models"] + EXTENSION_IDS)
-def test_forward_shapes(model_id, dataset):
-    ds = dataset_spec(CONFIG, dataset)
-    net = make_network(model_spec(CONFIG, model_id), ds, seed=0)
-    x = torch.randn(5, ds.channels, ds.image_size, ds.image_size)
-    out = net(x)
-    assert out.shape == (5, 10) and torch.isfinite(out).all()
+# Forward shape and finiteness of every model variant on both datasets: one test,
+# test_fault_numerics.py::test_fault_huge_pixel_values_give_finite_outputs.
 
 
 def trainable(net):

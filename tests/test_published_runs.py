@@ -1,14 +1,26 @@
 """Every run shipped in published/ is what it says it is: its distilled set, trained from its
 initialisation and tested on the full test set now, gives exactly the accuracies of its
 shipped metrics.json (final and best set), and it was made with the budget's settings on
-the data whose md5 it records."""
+the data whose md5 it records. Every run folder's provenance.json, carried runs (checkpoint.pt,
+no distilled.pt) included, names the run its files hold."""
 
 import json
+import re
+import time
 
 import pytest
 import torch
 
-from qdistill.artifacts import DISTILL_LOG, DISTILLED, METRICS, load_distilled, read_json
+from qdistill.artifacts import (
+    CHECKPOINT,
+    DISTILL_LOG,
+    DISTILLED,
+    METRICS,
+    ArtifactError,
+    load_checkpoint,
+    load_distilled,
+    read_json,
+)
 from qdistill.config import load_config, run_settings
 from qdistill.data import load_dataset
 from qdistill.evaluate import evaluate
@@ -24,9 +36,62 @@ def run_id(run):
     return f"{run['budget']}-{run['dataset']}-{run['model']}-seed{run['seed']}"
 
 
-def test_paper_runs_are_shipped():
-    assert any(run["budget"] == "paper" for run in SHIPPED), \
-        f"no paper-budget run is shipped in {PUBLISHED_ROOT}"
+def check_segments(provenance, last):
+    """Lane-made runs list their sittings: contiguous from iteration 0 to `last`."""
+    spans = [tuple(s["iterations"]) for s in provenance.get("segments", [])]
+    if spans:
+        assert spans[0][0] == 0 and spans[-1][1] == last, spans
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:])), spans
+
+
+def check_provenance(folder):
+    """provenance.json names the run of its folder, and the run's own files (metrics.json and
+    distill_log.json, or a carried checkpoint.pt) agree with it: dataset, model, seed,
+    budget, iterations; a clean 40-hex source commit; a carried run stopped part way."""
+    budget, dataset, model, seed = folder.relative_to(PUBLISHED_ROOT).parts
+    where = {"dataset": dataset, "model": model, "seed": int(seed.removeprefix("seed")),
+             "budget": budget}
+    provenance = read_json(folder / PROVENANCE)
+    assert {k: provenance[k] for k in where} == where
+    assert provenance["command"].startswith("python -m qdistill distill")
+    commit = provenance["source_commit"]
+    assert isinstance(commit, str) and re.fullmatch(r"[0-9a-f]{40}", commit), commit
+    if (folder / DISTILLED).exists():  # finished
+        metrics, log = read_json(folder / METRICS), read_json(folder / DISTILL_LOG)
+        assert {k: metrics[k] for k in where} == where
+        assert metrics["distill"]["iterations"] == log["iterations"] == provenance["iterations"]
+        assert "carried_at_iteration" not in provenance
+        for key in ("data_md5", "source_commit"):  # older distill logs lack them
+            if log.get(key) is not None:
+                assert provenance[key] == log[key], key
+        check_segments(provenance, provenance["iterations"])
+    else:  # carried: the checkpoint is the run provenance names, stopped part way
+        state = load_checkpoint(folder / CHECKPOINT)
+        settings = state["identity"]["settings"]
+        assert (settings["dataset"]["name"], settings["model"]["model_id"], settings["seed"],
+                settings["budget"]) == (dataset, model, where["seed"], budget)
+        assert provenance["iterations"] == state["identity"]["iterations"]
+        assert provenance["carried_at_iteration"] == state["iteration"]
+        assert 0 < provenance["carried_at_iteration"] < provenance["iterations"]
+        check_segments(provenance, provenance["carried_at_iteration"])
+
+
+@pytest.mark.parametrize("budget", sorted({"paper", *BUDGETS}))
+def test_shipped_provenance_agrees_with_each_run(budget):
+    """Every run folder of the budget, finished or carried (queue.txt and baselines/ are not
+    runs); and it has finished runs (`make paper-tables` builds Table I from them)."""
+    folders = sorted(p.parent for p in (PUBLISHED_ROOT / budget).glob(f"*/*/seed*/{PROVENANCE}"))
+    assert any((f / DISTILLED).exists() for f in folders), \
+        f"no finished {budget}-budget run is shipped in {PUBLISHED_ROOT}"
+    for folder in folders:
+        for attempt in range(3):  # a paper lane may be replacing this folder's files right now
+            try:
+                check_provenance(folder)
+                break
+            except (AssertionError, ArtifactError) as err:
+                if attempt == 2:
+                    raise AssertionError(f"{folder}: {err!r}") from err
+                time.sleep(2)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from qdistill.config import load_config, run_settings
+from qdistill.config import DEFAULT_CONFIG, ConfigError, load_config, run_settings
 from qdistill.data import normalize
 from qdistill.distill import (
     Initialisations,
@@ -29,10 +29,16 @@ def test_random_init_settings_leave_table1_settings_alone(smoke_config):
 
 
 def test_random_init_models_must_be_random_variants():
-    with pytest.raises(Exception, match="random_init.models.*'classical' is not a model variant "
-                                        "with init: random"):
+    """The error names the file, the key, the bad value and the allowed values (the fix)."""
+    variants = load_config()["model_variants"]
+    allowed = [m for m, v in variants.items() if v.get("init") == "random"]
+    assert allowed  # else the message below would list nothing
+    with pytest.raises(ConfigError) as refused:
         load_config(overrides={"random_init": {"models": ["classical"], "n_nets": 1,
                                                "distill_steps": 10}})
+    assert str(refused.value) == (f"{DEFAULT_CONFIG}: key 'random_init.models': 'classical' "
+                                  "is not a model variant with init: random; allowed: "
+                                  f"{', '.join(allowed)}.")
 
 
 @pytest.mark.parametrize("model_id", ["classical-random", "q-res-herm-random"])

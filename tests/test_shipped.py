@@ -28,8 +28,9 @@ def smoke_run(config, mnist_root, mirror, out, model="classical", seed=0, evalua
     distill_run(settings, out, mnist_root, mirror, log_every=4, progress=False,
                 log_test_images=200, selection_images=200)
     if evaluate:
-        draws = config["budgets"][config["budget"]]["random_real_draws"]
-        evaluate_run(out, mnist_root, mirror, "cpu", random_real_draws=draws)
+        budget = config["budgets"][config["budget"]]  # as the workflow's evaluate rule
+        evaluate_run(out, mnist_root, mirror, "cpu", random_real_draws=budget["random_real_draws"],
+                     test_images=budget["eval_test_images"])
     return settings
 
 
@@ -92,15 +93,16 @@ def test_a_carried_run_resumes_to_the_same_bytes(smoke_config, mnist, data_root,
 
 @pytest.fixture(scope="module")
 def shipped_workflow(tmp_path_factory, data_root, mirror):
-    """A workflow copy with two MNIST smoke runs shipped (classical seed 0, q-res-herm
-    seeds 0 and 1 with seed 1 missing) and one shipped ceiling."""
+    """A workflow copy with three MNIST smoke runs shipped (classical, q-res-herm and the
+    frozen-circuit q-res-herm-frozen, seeds 0 and 1 with seed 1 missing) and one shipped
+    ceiling."""
     workdir = copy_workflow(tmp_path_factory.mktemp("shipped"))
     smoke_config = load_config(overrides={"budget": "smoke", "data_mirror": str(mirror),
                                           "data_root": str(data_root)})
     config = dict(smoke_config, budgets={**smoke_config["budgets"], "smoke": dict(
         smoke_config["budgets"]["smoke"], seeds=[0, 1])})
     runs = tmp_path_factory.mktemp("runs")
-    for model in ("classical", "q-res-herm"):
+    for model in ("classical", "q-res-herm", "q-res-herm-frozen"):
         smoke_run(config, data_root, mirror, runs / model, model=model)
         publish(runs / model, workdir / "published", None)
     ceiling = workdir / "published/smoke/baselines/mnist/seed0.json"
@@ -121,7 +123,7 @@ def test_shipped_runs_are_evaluated_and_tabled_never_distilled(shipped_workflow)
     plan = snakemake(workdir, "-n", *args).stdout
     assert "rule distill:" not in plan and "rule baseline:" not in plan
     assert "rule shots:" not in plan and "rule transfer:" not in plan
-    assert plan.count("rule shipped_run:") == 2 and plan.count("rule evaluate:") == 2
+    assert plan.count("rule shipped_run:") == 3 and plan.count("rule evaluate:") == 3
     snakemake(workdir, "--cores", "2", *args, timeout=600)
     results = workdir / "results/shipped"
     for model in ("classical", "q-res-herm"):  # evaluated again: the shipped numbers
@@ -130,10 +132,14 @@ def test_shipped_runs_are_evaluated_and_tabled_never_distilled(shipped_workflow)
         for key in ("test_acc", "random_real_accs", "init_acc", "best", "settings"):
             assert again[key] == shipped[key], (model, key)
     table = pd.read_csv(results / "tables/table1.csv", dtype={"missing_seeds": str}).set_index("model")
-    assert list(table.index) == ["classical", "q-res-herm", "q-res-pauliz"]
-    assert list(table.n_seeds) == [1, 1, 0]
-    assert list(table.missing_seeds.fillna("")) == ["1", "1", "0 1"]
+    # the frozen circuit (the authors' code's behaviour) beside the model it freezes, against
+    # the paper's number for that model
+    assert list(table.index) == ["classical", "q-res-herm", "q-res-herm-frozen", "q-res-pauliz"]
+    assert list(table.n_seeds) == [1, 1, 1, 0]
+    assert list(table.missing_seeds.fillna("")) == ["1", "1", "1", "0 1"]
+    assert table.paper_acc["q-res-herm-frozen"] == table.paper_acc["q-res-herm"] == 91.9
     md = (results / "tables/table1.md").read_text()
+    assert "MNIST q-res-herm-frozen: the paper's q-res-herm value" in md
     assert "not run" in md and "Not run: MNIST classical seed(s) 1;" in md
     assert "MNIST 50.0% (1 seed(s)" in md
     for name in ("accuracy_mnist", "progress_mnist", "distilled_mnist_q-res-herm"):
