@@ -13,7 +13,7 @@ import shutil
 import sys
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -25,14 +25,20 @@ SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])))
 
-from qdistill.config import DATASET_FACTS, check_cross_keys, dataset_title, run_settings
+from qdistill.config import (
+    DATASET_FACTS,
+    check_cross_keys,
+    dataset_title,
+    run_settings,
+    validate_schema,
+)
 from qdistill.published import shipped_runs
 
 
 configfile: "config.yaml"
 
 
-validate(config, "schemas/config.schema.yaml")
+validate_schema(config, "config.yaml (with --config overrides)")
 check_cross_keys(config, "config.yaml (with --config overrides)")
 
 

@@ -160,19 +160,28 @@ class RunSettings:
                    **rest)
 
 
-def _schema_error_message(source: str, err: jsonschema.ValidationError) -> str:
+def _schema_error_message(source: str, err: jsonschema.ValidationError,
+                          schema: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-    return f"{source}: key '{key}': {err.message}. Fix the value in {source} or in --config."
+    message = f"{source}: key '{key}': {err.message}. Fix the value in {source} or in --config."
+    if err.validator == "additionalProperties" and not err.absolute_path:
+        budget_keys = schema["properties"]["budgets"]["additionalProperties"]["properties"]
+        for name in sorted(set(err.instance) - set(schema["properties"]) & set(budget_keys)):
+            message += (f" '{name}' is a budget's key: budgets.<budget>.{name}, e.g. in a file "
+                        f"passed with --configfile: {{budgets: {{quick: {{{name}: ...}}}}}} "
+                        "(the budget's other keys stay as config.yaml has them).")
+    return message
 
 
 def validate_schema(config: dict[str, Any], source: str = "config.yaml") -> None:
-    """Check config against schemas/config.schema.yaml (the Snakefile uses
-    snakemake.utils.validate with the same schema instead)."""
+    """Check config against schemas/config.schema.yaml; the first error, one line naming the
+    file, the key, the value and the fix (the Snakefile uses this too: a schema error must
+    not print the whole schema)."""
     schema = yaml.safe_load(SCHEMA_PATH.read_text())
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
                     key=lambda e: list(map(str, e.absolute_path)))
     if errors:
-        raise ConfigError(_schema_error_message(source, errors[0]))
+        raise ConfigError(_schema_error_message(source, errors[0], schema))
 
 
 def check_batch_fits(key: str, size: int, dataset: str, where: str = "") -> None:
