@@ -109,6 +109,30 @@ def test_fault_full_disk_names_the_file_and_how_to_go_on(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT]
 
 
+@pytest.mark.parametrize("free, disk_named", [(10_000, True), (10 * 2**30, False)])
+def test_fault_torch_save_on_a_full_disk_names_the_disk(tmp_path, monkeypatch, free, disk_named):
+    """torch.save's zip writer reports a full disk as 'unexpected pos': said as a full disk
+    where the disk is (nearly) full, passed on unchanged where it is not."""
+    import shutil
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage._replace(free=free))
+
+    def zip_writer_fails(handle):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 35648 "
+                           "vs 35540")
+
+    target = tmp_path / "distilled.pt"
+    if disk_named:
+        expected = (ArtifactError, rf"{target} could not be written: the disk holding "
+                                   rf"{tmp_path} is full \(10,000 bytes free\)")
+    else:
+        expected = (RuntimeError, "unexpected pos")
+    with pytest.raises(expected[0], match=expected[1]):
+        write_atomic(target, zip_writer_fails)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_fault_half_written_json_is_named(tmp_path):
     (tmp_path / METRICS).write_text('{"test_acc": 9')
     with pytest.raises(ArtifactError, match=rf"{tmp_path / METRICS} is not valid JSON"):

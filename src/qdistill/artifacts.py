@@ -101,10 +101,12 @@ def write_atomic(path: Path, write) -> None:
 
 
 def _disk_full(err: BaseException, folder: Path) -> bool:
-    """ENOSPC, or torch.save's RuntimeError for a failed write on a (nearly) full disk."""
+    """ENOSPC, or torch.save's RuntimeError for a failed write on a (nearly) full disk (its
+    zip writer says "unexpected pos ..." or names a failed write, never the disk)."""
     if isinstance(err, OSError):
         return err.errno == errno.ENOSPC
-    return (isinstance(err, RuntimeError) and "write" in str(err).lower()
+    text = str(err).lower()
+    return (isinstance(err, RuntimeError) and ("write" in text or "unexpected pos" in text)
             and shutil.disk_usage(folder).free < 64 * 2**20)
 
 

@@ -41,7 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("distill", help="distill one dataset x model x seed into DIR")
     d.add_argument("--dataset", required=True, help="mnist or cifar10")
     d.add_argument("--model", required=True, help="a model id of config.yaml's model_variants")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=int, default=0,
+                   help="the run's seed: its initialisation, synthetic images and batches "
+                        "(default 0)")
     d.add_argument("--out", required=True, help="run folder: distilled.pt, distill_log.json")
     d.add_argument("--budget", help="smoke | quick | paper (config key budget)")
     d.add_argument("--qnn-backend", choices=["fast", "pennylane"])
