@@ -5,6 +5,7 @@
 #   snakemake --cores all --config budget=quick    # minutes
 #   snakemake --report results/report.html
 import ast
+import dataclasses
 import functools
 import math
 import os
@@ -28,6 +29,7 @@ os.environ.update(PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("
 from qdistill.config import (
     DATASET_FACTS,
     check_cross_keys,
+    dataset_spec,
     dataset_title,
     run_settings,
     validate_schema,

@@ -41,6 +41,8 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     model="|".join(re.escape(m) for m in config["model_variants"]),
     seed=r"\d+",
+    steps=r"\d+",
+    per_class=r"\d+",
 
 
 def all_runs(filename, models=MODELS):
@@ -149,6 +151,20 @@ def job_code(script):
 
 def manifest(wildcards):
     return f"{DATA_ROOT}/{wildcards.dataset}.manifest.json"
+
+
+# Real-image baselines, one file per dataset, seed and labels layout (rule summary_sets)
+SUMMARY_SETS = f"{RESULTS}/summary_sets/{{dataset}}/seed{{seed}}-{{steps}}x{{per_class}}.pt"
+
+
+def summary_sets_of_run(wildcards):
+    distill = run_settings(config, wildcards.dataset, wildcards.model, int(wildcards.seed)).distill
+    return SUMMARY_SETS.format(
+        dataset=wildcards.dataset,
+        seed=wildcards.seed,
+        steps=distill.distill_steps,
+        per_class=distill.images_per_class,
+    )
 
 
 def settings_of_run(wildcards):

@@ -1,8 +1,33 @@
+rule summary_sets:
+    """The field's real-image baselines for one dataset, seed and labels layout: class means
+    and k-means centroids of the training images, shared by every evaluation of that layout."""
+    input:
+        manifest=manifest,
+        code=job_code("summary_sets.py"),
+    output:
+        SUMMARY_SETS,
+    log:
+        f"{RESULTS}/logs/summary_sets/{{dataset}}/seed{{seed}}-{{steps}}x{{per_class}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/summary_sets/{{dataset}}/seed{{seed}}-{{steps}}x{{per_class}}.tsv"
+    conda:
+        "../envs/core.yaml"
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        dataset=lambda w: dataclasses.asdict(dataset_spec(config, w.dataset)),
+        dtype=config["dtype"],
+    script:
+        "../scripts/summary_sets.py"
+
+
 rule evaluate:
     """Train the run's fixed initialisation on its distilled images; test accuracy."""
     input:
         distilled=f"{RUN}/distilled.pt",
         distill_log=f"{RUN}/distill_log.json",
+        summary_sets=summary_sets_of_run,
         manifest=manifest,
         # a change of the evaluation's code re-evaluates (a minute per run at the paper budget)
         code=job_code("evaluate.py"),

@@ -8,4 +8,5 @@ from qdistill.runs import evaluate_run
 start_job(snakemake.log[0], snakemake.threads)
 evaluate_run(Path(snakemake.output.metrics).parent, device=snakemake.params.device,
              random_real_draws=snakemake.params.random_real_draws,
-             test_images=snakemake.params.test_images, **job_data(snakemake))
+             test_images=snakemake.params.test_images,
+             summary_sets=snakemake.input.summary_sets, **job_data(snakemake))

@@ -14,8 +14,15 @@ from qdistill.distill import (
     outer_loss,
 )
 from qdistill.training import inner_schedule, split_parameters, step_sizes
-from qdistill.evaluate import euclidean_distances_to, kmeans, real_summary_sets
+from qdistill.artifacts import ArtifactError, load_summary_sets
+from qdistill.evaluate import (
+    checked_summary_sets,
+    euclidean_distances_to,
+    kmeans,
+    real_summary_sets,
+)
 from qdistill.models import make_network
+from qdistill.runs import summary_sets_run
 
 
 def test_random_init_settings_leave_table1_settings_alone(smoke_config):
@@ -138,6 +145,31 @@ def test_kmeans_centroids_of_a_real_class_equal_the_cdist_definition(mnist):
     sixes = mnist.train_images[mnist.train_labels == 6][:2000].flatten(1).float() / 255
     assert torch.equal(kmeans(sixes, 10, torch.Generator().manual_seed(3)),
                        cdist_kmeans(sixes, 10, torch.Generator().manual_seed(3)))
+
+
+def test_summary_sets_made_once_are_those_of_the_run_and_refused_for_another(
+        smoke_config, mnist, mirror, data_root, tmp_path):
+    settings = run_settings(smoke_config, "mnist", "classical-random", 0)
+    d = settings.distill
+    path = tmp_path / "sets.pt"
+    summary_sets_run(settings.dataset, 0, d.distill_steps, d.images_per_class, settings.dtype,
+                     path, data_root, mirror)
+    made = load_summary_sets(path)
+    _, labels, _ = init_synthetic(settings, torch.Generator().manual_seed(0), torch.float32)
+    direct = real_summary_sets(mnist, labels, settings.dataset, torch.float32, 0)
+    assert torch.equal(made["labels"], labels)
+    assert torch.equal(made["kmeans"], direct["kmeans"])
+    assert torch.equal(made["average"], direct["average"])
+
+    class Run:  # what checked_summary_sets reads of a DistilledSet
+        def __init__(self, seed):
+            self.settings = run_settings(smoke_config, "mnist", "classical-random", seed)
+            self.labels, self.device, self.dtype = labels, torch.device("cpu"), torch.float32
+
+    assert torch.equal(checked_summary_sets(made, Run(0), mnist)["kmeans"], direct["kmeans"])
+    with pytest.raises(ArtifactError, match=r"the summary sets given \(\{'dataset': 'mnist', "
+                                            r"'seed': 0.* are not this run's \(.*'seed': 1"):
+        checked_summary_sets(made, Run(1), mnist)
 
 
 def test_summary_sets_are_class_means_and_centroids(smoke_config, mnist):

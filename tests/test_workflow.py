@@ -59,8 +59,12 @@ def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
     random_runs = 2 * len(CONFIG["random_init"]["models"]) * len(paper["seeds"])
     assert random_runs == 12
     distilled = runs + extension_runs + random_runs
+    # real-image baselines once per dataset, seed and labels layout: MNIST's 1 x 10 images and
+    # the random-init mode's 10 x 10; CIFAR-10's 10 x 10 serve both
+    layouts = {"mnist": 2, "cifar10": 1}
     assert planned_jobs(proc.stdout) == {
         "download": 2, "distill": distilled, "evaluate": distilled,
+        "summary_sets": sum(layouts.values()) * len(paper["seeds"]),
         "baseline": 2 * len(paper["seeds"]), "table": 1, "figures": 1, "stability": 1, "all": 1,
         "shots": quantum_runs,
         "full_data": 2 * len(CONFIG["cost"]["models"]) * len(paper["seeds"]), "cost": 1,
@@ -110,7 +114,7 @@ def smoke_run(tmp_path_factory, mirror, data_root):
     """The whole DAG at budget=smoke on real data, then the report."""
     workdir = copy_workflow(tmp_path_factory.mktemp("smoke"))
     config = ["--config", "budget=smoke", f"data_mirror={mirror}", f"data_root={data_root}"]
-    snakemake(workdir, "--cores", "2", *config, timeout=3600)  # 95 jobs: 25+ min on 2 AVX2 cores
+    snakemake(workdir, "--cores", "2", *config, timeout=3600)  # 98 jobs
     snakemake(workdir, "--report", "results/smoke/report.html", *config)
     return workdir, config
 

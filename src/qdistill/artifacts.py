@@ -29,6 +29,7 @@ METRICS = "metrics.json"
 FORMAT = "qdistill-distilled/1"
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = "qdistill-checkpoint/1"
+SUMMARY_SETS_FORMAT = "qdistill-summary-sets/1"
 
 
 class ArtifactError(RuntimeError):
@@ -178,6 +179,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint safely and check it."""
     return _load_safely(Path(path), CHECKPOINT_FORMAT, "qdistill checkpoint",
                         "delete it to start the run over")
+
+
+def save_summary_sets(path: str | Path, sets: dict[str, torch.Tensor], labels: torch.Tensor,
+                      identity: dict[str, Any]) -> None:
+    """The real-image baselines of one dataset, seed and labels layout (evaluate.py's
+    real_summary_sets), with what they were made from (identity: dataset, seed, dtype, data
+    md5), so that every evaluation of that layout reads them instead of redoing k-means."""
+    write_atomic(Path(path), lambda h: torch.save(
+        {"format": SUMMARY_SETS_FORMAT, "labels": labels, "identity": identity, **sets}, h))
+
+
+def load_summary_sets(path: str | Path) -> dict[str, Any]:
+    return _load_safely(Path(path), SUMMARY_SETS_FORMAT, "qdistill summary-sets file",
+                        "delete it; the workflow makes it again")
 
 
 def read_json(path: str | Path) -> Any:

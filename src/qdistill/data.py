@@ -288,6 +288,12 @@ def load_dataset(name: str, root: str | Path, mirror: str | Path | None = None) 
     raise DataError(f"unknown dataset {name!r}; allowed: mnist, cifar10.")
 
 
+def synthetic_labels(num_classes: int, images_per_class: int, steps: int) -> torch.Tensor:
+    """The labels of a distilled set, (steps, images per step): class-ordered in every step."""
+    labels = torch.arange(num_classes).repeat_interleave(images_per_class)
+    return labels.expand(steps, len(labels)).contiguous()
+
+
 def normalize(images: torch.Tensor, spec: DatasetSpec, dtype: torch.dtype) -> torch.Tensor:
     """uint8 images -> the reference's normalised float images."""
     mean = torch.tensor(spec.mean, dtype=dtype, device=images.device).view(1, -1, 1, 1)

@@ -31,7 +31,7 @@ from . import __version__
 from .artifacts import load_checkpoint, save_checkpoint
 from .config import RunSettings
 from .cost import quanvolution_patches
-from .data import ImageData, RealBatches, normalize
+from .data import ImageData, RealBatches, normalize, synthetic_labels
 from .models import make_network
 from .rng import generator
 from .training import (
@@ -167,11 +167,9 @@ class DistillResult:
 def init_synthetic(settings: RunSettings, generator: torch.Generator, dtype: torch.dtype):
     """N(0,1) images, class-ordered labels, raw step sizes with softplus(raw) = lr_init."""
     ds, d = settings.dataset, settings.distill
-    per_step = ds.num_classes * d.images_per_class
-    images = torch.randn(d.distill_steps, per_step, ds.channels, ds.image_size, ds.image_size,
+    labels = synthetic_labels(ds.num_classes, d.images_per_class, d.distill_steps)
+    images = torch.randn(*labels.shape, ds.channels, ds.image_size, ds.image_size,
                          generator=generator, dtype=dtype)
-    labels = torch.arange(ds.num_classes).repeat_interleave(d.images_per_class)
-    labels = labels.expand(d.distill_steps, per_step).contiguous()
     raw_lrs = torch.full((d.inner_steps,), inverse_softplus(d.distill_lr_init), dtype=dtype)
     return images, labels, raw_lrs
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .artifacts import BestSet, Distilled
+from .artifacts import ArtifactError, BestSet, Distilled
 from .config import RunSettings
 from .cost import executions_per_sample
 from .data import ImageData, normalize
@@ -191,11 +191,34 @@ class DistilledSet:
                 "selection_acc": best.selection_acc, "learned_lrs": best.lrs.tolist()}
 
 
+def summary_sets_identity(dataset: str, seed: int, dtype: str, data: ImageData
+                          ) -> dict[str, Any]:
+    """What the real-image baselines of a run depend on, beside its labels layout."""
+    return {"dataset": dataset, "seed": seed, "dtype": dtype, "data_md5": data.content_md5()}
+
+
+def checked_summary_sets(sets: dict[str, Any], run: "DistilledSet", data: ImageData
+                         ) -> dict[str, torch.Tensor]:
+    """Precomputed real_summary_sets (artifacts.load_summary_sets) of this very run's
+    dataset (data: all of it), seed, dtype and labels layout, on its device; an error naming
+    the mismatch otherwise."""
+    s = run.settings
+    expected = summary_sets_identity(s.dataset.name, s.seed, s.dtype, data)
+    if sets["identity"] != expected or not torch.equal(sets["labels"], run.labels.cpu()):
+        raise ArtifactError(f"the summary sets given ({sets['identity']}, labels "
+                            f"{tuple(sets['labels'].shape)}) are not this run's ({expected}, "
+                            f"labels {tuple(run.labels.shape)}); make them for this run.")
+    return {name: sets[name].to(run.device, run.dtype) for name in ("average", "kmeans")}
+
+
 def evaluate(distilled: Distilled, data: ImageData, device: str = "auto",
-             random_real_draws: int = 5, test_images: int | None = None) -> dict[str, Any]:
+             random_real_draws: int = 5, test_images: int | None = None,
+             summary_sets: dict[str, Any] | None = None) -> dict[str, Any]:
     """Test accuracy (percent) of the distilled set, of `random_real_draws` draws of random
     real images with the same learned step sizes, and of theta0, on `test_images` test
-    images (a class-balanced subset; None: all)."""
+    images (a class-balanced subset; None: all). The real-image baselines (class means and
+    k-means centroids) are computed here unless `summary_sets` brings them (the workflow
+    makes them once per dataset, seed and layout)."""
     start = time.perf_counter()
     run = DistilledSet.on_device(distilled, data.with_test_subset(test_images), device)
     settings, labels, lrs = run.settings, run.labels, run.lrs
@@ -203,7 +226,8 @@ def evaluate(distilled: Distilled, data: ImageData, device: str = "auto",
     accs = run.accuracies(net, theta0, constants, generator(settings.seed, "random-real"),
                           random_real_draws)
     random_accs = accs["random_real_accs"]
-    real_sets = real_summary_sets(run.data, labels, settings.dataset, run.dtype, settings.seed)
+    real_sets = (real_summary_sets(run.data, labels, settings.dataset, run.dtype, settings.seed)
+                 if summary_sets is None else checked_summary_sets(summary_sets, run, data))
     summary_accs = {f"{name}_real_acc": accuracy_after_steps(
         net, theta0, constants, images, labels, lrs, settings.distill.distill_epochs,
         run.test_images, run.data.test_labels) for name, images in real_sets.items()}

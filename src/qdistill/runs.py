@@ -20,15 +20,18 @@ from .artifacts import (
     DISTILLED,
     METRICS,
     load_distilled,
+    load_summary_sets,
     read_json,
     save_distilled,
+    save_summary_sets,
     write_json,
 )
 from .baseline import train_full
-from .config import RunSettings
-from .data import ImageData, load_dataset
+from .config import DatasetSpec, RunSettings
+from .data import ImageData, load_dataset, synthetic_labels
 from .distill import Checkpointing, distill
-from .evaluate import evaluate
+from .evaluate import evaluate, real_summary_sets, summary_sets_identity
+from .training import torch_dtype
 from .shots import evaluate_shots
 from .transfer import evaluate_transfer, transfer_other_inits
 
@@ -125,12 +128,13 @@ def distilled_and_data(distilled_path: str | Path, data_root: str | Path,
 
 def evaluate_run(run_dir: str | Path, data_root: str | Path,
                  data_mirror: str | Path | None = None, device: str = "auto",
-                 random_real_draws: int = 5, test_images: int | None = None
-                 ) -> dict[str, Any]:
+                 random_real_draws: int = 5, test_images: int | None = None,
+                 summary_sets: str | Path | None = None) -> dict[str, Any]:
     """Evaluate run_dir/distilled.pt and write run_dir/metrics.json (with the distill log)."""
     run_dir = Path(run_dir)
     distilled, data = distilled_and_data(run_dir / DISTILLED, data_root, data_mirror)
-    metrics = evaluate(distilled, data, device, random_real_draws, test_images)
+    metrics = evaluate(distilled, data, device, random_real_draws, test_images,
+                       load_summary_sets(summary_sets) if summary_sets else None)
     distill_log = run_dir / DISTILL_LOG
     metrics["distill"] = read_json(distill_log) if distill_log.exists() else None
     write_json(run_dir / METRICS, metrics)
@@ -138,6 +142,18 @@ def evaluate_run(run_dir: str | Path, data_root: str | Path,
              metrics["test_acc"], metrics["random_real_acc_mean"] or float("nan"),
              metrics["init_acc"])
     return metrics
+
+
+def summary_sets_run(spec: DatasetSpec, seed: int, steps: int, images_per_class: int,
+                     dtype: str, out_file: str | Path, data_root: str | Path,
+                     data_mirror: str | Path | None = None) -> None:
+    """The real-image baselines (class means, k-means centroids) of every run of one
+    dataset, seed and labels layout, for their evaluations to share."""
+    data = load_dataset(spec.name, data_root, data_mirror)
+    labels = synthetic_labels(spec.num_classes, images_per_class, steps)
+    sets = real_summary_sets(data, labels, spec, torch_dtype(dtype), seed)
+    save_summary_sets(out_file, sets, labels, summary_sets_identity(spec.name, seed, dtype, data))
+    log.info("%s: class means and k-means centroids for %s labels", out_file, tuple(labels.shape))
 
 
 def baseline_run(settings: RunSettings, out_file: str | Path, data_root: str | Path,
