@@ -34,7 +34,8 @@ from qdistill.config import (
     run_settings,
     validate_schema,
 )
-from qdistill.published import shipped_runs
+from qdistill.artifacts import ArtifactError
+from qdistill.published import check_shipped_run, run_folder, shipped_runs
 
 
 configfile: "config.yaml"

@@ -15,6 +15,11 @@ SHIPPED = os.path.join(workflow.basedir, "published", config["budget"])
 
 if SHIPPED_RUNS:
     SHIPPED_LIST = shipped_runs(os.path.dirname(SHIPPED), config["budget"])
+    for r in SHIPPED_LIST:  # a damaged shipped file is named here, before anything runs
+        try:
+            check_shipped_run(run_folder(os.path.dirname(SHIPPED), config["budget"], **r))
+        except ArtifactError as err:
+            raise WorkflowError(str(err))
     # The paper's numbers come from code that never trains the circuit angles: a shipped
     # frozen-circuit extension gets its Table I row beside the model it freezes.
     for frozen in config["extensions"]["models"]:

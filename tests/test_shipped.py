@@ -133,7 +133,11 @@ def test_shipped_runs_are_evaluated_and_tabled_never_distilled(shipped_workflow)
         for key in ("test_acc", "random_real_accs", "init_acc", "best", "settings",
                     "average_real_acc", "kmeans_real_acc"):
             assert again[key] == shipped[key], (model, key)
-    table = pd.read_csv(results / "tables/table1.csv", dtype={"missing_seeds": str}).set_index("model")
+    table = pd.read_csv(results / "tables/table1.csv", dtype={"missing_seeds": str})
+    cifar = table[table.dataset == "cifar10"]  # nothing shipped: every cell listed as not run
+    assert list(cifar.model) == ["classical", "q-res-herm", "q-res-herm-frozen", "q-res-pauliz"]
+    assert (cifar.n_seeds == 0).all() and list(cifar.missing_seeds) == ["0 1"] * 4
+    table = table[table.dataset == "mnist"].set_index("model")
     # the frozen circuit (the authors' code's behaviour) beside the model it freezes, against
     # the paper's number for that model
     assert list(table.index) == ["classical", "q-res-herm", "q-res-herm-frozen", "q-res-pauliz"]
@@ -143,12 +147,29 @@ def test_shipped_runs_are_evaluated_and_tabled_never_distilled(shipped_workflow)
     md = (results / "tables/table1.md").read_text()
     assert "MNIST q-res-herm-frozen: the paper's q-res-herm value" in md
     assert "not run" in md and "Not run: MNIST classical seed(s) 1;" in md
+    assert "CIFAR-10 classical seed(s) 0 1" in md
     assert "MNIST 50.0% (1 seed(s)" in md
     for name in ("accuracy_mnist", "progress_mnist", "distilled_mnist_q-res-herm"):
         assert (results / f"figures/{name}.png").stat().st_size > 5_000
     assert not (results / "figures/distilled_mnist_q-res-pauliz.png").exists()
     again = snakemake(workdir, "-n", *args)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_a_damaged_shipped_run_is_named_with_the_ways_on(shipped_workflow):
+    workdir, args = shipped_workflow
+    shipped = workdir / "published/smoke/mnist/q-res-herm/seed0"
+    good = (shipped / DISTILLED).read_bytes()
+    (shipped / DISTILLED).write_bytes(good[:500])
+    try:
+        proc = snakemake(workdir, "-n", *args, check=False)
+    finally:
+        (shipped / DISTILLED).write_bytes(good)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert (f"shipped run {shipped} is damaged ({shipped / DISTILLED} is truncated or corrupt"
+            in " ".join(out.split()))
+    assert f"git checkout -- {shipped}" in " ".join(out.split())
 
 
 def test_shipped_runs_need_at_least_one_run(shipped_workflow):

@@ -51,6 +51,24 @@ def shipped_runs(root: str | Path, budget: str) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: (r["dataset"], r["model"], r["seed"]))
 
 
+def check_shipped_run(folder: str | Path) -> None:
+    """A shipped run's distilled.pt loads and is the run its folder names; else an error
+    naming the file and the two ways on (its copy in git, or leaving the cell out)."""
+    folder = Path(folder)
+    try:
+        settings = load_distilled(folder / DISTILLED).settings
+        found = (settings.dataset.name, settings.model.model_id, f"seed{settings.seed}")
+        if found != (folder.parent.parent.name, folder.parent.name, folder.name):
+            raise ArtifactError(f"{folder / DISTILLED} holds the run {'/'.join(found)}")
+        read_json(folder / DISTILL_LOG)
+    except ArtifactError as err:
+        reason = str(err).split("; ")[0]
+        raise ArtifactError(
+            f"shipped run {folder} is damaged ({reason}). Restore it from git (git checkout -- "
+            f"{folder}), or move the folder out of {folder.parent.parent.parent} to leave its "
+            "cell out of the tables.") from err
+
+
 def missing_cells(shipped: list[dict[str, Any]], datasets: list[str], models: list[str],
                   seeds: list[int]) -> list[dict[str, Any]]:
     """The dataset x model x seed of the budget that are not shipped."""
