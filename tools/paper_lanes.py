@@ -380,7 +380,8 @@ def status(args: argparse.Namespace) -> None:
         line = f"lane {number}: {phase}"
         run_dir = lane_status.get("run_dir")
         if lane_status.get("run") and run_dir:
-            line += f", {lane_status['run']}" + progress(Path(run_dir), deadline)
+            line += f", {lane_status['run']}" + progress(
+                Path(run_dir), deadline, lane_status.get("segment_started", 0))
         print(line)
     if (state.folder / "outcomes.jsonl").exists():
         for entry in (state.folder / "outcomes.jsonl").read_text().splitlines():
@@ -388,8 +389,10 @@ def status(args: argparse.Namespace) -> None:
             print(f"  {o['outcome']}: {o['dataset']} {o['model']} seed {o['seed']}")
 
 
-def progress(run_dir: Path, deadline: float) -> str:
-    """Iteration, seconds per iteration (between the last two log points) and expected end."""
+def progress(run_dir: Path, deadline: float, since: float) -> str:
+    """Iteration, seconds per iteration (between the last two log points of the segment
+    started at `since`: a carried run's log also holds its earlier segments) and expected
+    end."""
     log = run_dir / "distill.log"
     points = [m for m in map(LOG_ITER.match, log.read_text().splitlines()) if m] \
         if log.exists() else []
@@ -398,7 +401,8 @@ def progress(run_dir: Path, deadline: float) -> str:
     stamp = lambda m: log_time(m.group(1))  # noqa: E731
     last, total = int(points[-1].group(2)), int(points[-1].group(3))
     text = f", iteration {last}/{total}"
-    if len(points) >= 2 and int(points[-2].group(2)) < last:
+    if (len(points) >= 2 and int(points[-2].group(2)) < last
+            and stamp(points[-2]).timestamp() >= since):
         s_per_it = ((stamp(points[-1]) - stamp(points[-2])).total_seconds()
                     / (last - int(points[-2].group(2))))
         end = stamp(points[-1]) + datetime.timedelta(seconds=s_per_it * (total - last))
