@@ -7,7 +7,7 @@ alpha, then fc_final (classes -> classes).
 
 Extensions (config model_variants): angle embedding (F2: 120 -> n_qubits), 4x4
 Hermitian observables on qubit pairs, a quanvolutional layer in place of C1, and the
-frozen circuit (which only changes what distillation trains, distill.split_parameters).
+frozen circuit (which only changes what distillation trains, training.split_parameters).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from .artifacts import (
     DISTILL_LOG,
     DISTILLED,
     METRICS,
+    Distilled,
     load_distilled,
     load_summary_sets,
     read_json,
@@ -119,7 +120,7 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
 
 
 def distilled_and_data(distilled_path: str | Path, data_root: str | Path,
-                       data_mirror: str | Path | None) -> tuple[dict[str, Any], ImageData]:
+                       data_mirror: str | Path | None) -> tuple[Distilled, ImageData]:
     """A distilled set and the dataset it was distilled from."""
     distilled = load_distilled(distilled_path)
     return distilled, load_dataset(distilled.settings.dataset.name, data_root,
