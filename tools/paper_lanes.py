@@ -133,6 +133,17 @@ class State:
         with open(self.folder / "outcomes.jsonl", "a") as handle:
             handle.write(json.dumps(outcome) + "\n")
 
+    def outcomes(self) -> list[str]:
+        """What the lanes shipped, carried or failed so far, a line each."""
+        path = self.folder / "outcomes.jsonl"
+        lines = []
+        for o in map(json.loads, path.read_text().splitlines() if path.exists() else []):
+            segment = (f", iterations {o['segment']['iterations'][0]}-"
+                       f"{o['segment']['iterations'][1]}" if "segment" in o else "")
+            lines.append(f"{o['outcome']:>9}: {o['dataset']} {o['model']} seed {o['seed']}"
+                         + segment)
+        return lines
+
 
 # ---------------------------------------------------------------------------------- start
 def start(args: argparse.Namespace) -> None:
@@ -353,13 +364,8 @@ def stop(args: argparse.Namespace) -> None:
     while state.running() and time.time() - waited < args.wait:
         time.sleep(POLL_S)
     still = state.running()
-    outcomes = [json.loads(line) for line in
-                (state.folder / "outcomes.jsonl").read_text().splitlines()] \
-        if (state.folder / "outcomes.jsonl").exists() else []
-    for o in outcomes:
-        print(f"{o['outcome']:>9}: {o['dataset']} {o['model']} seed {o['seed']}"
-              + (f", iterations {o['segment']['iterations'][0]}-{o['segment']['iterations'][1]}"
-                 if "segment" in o else ""))
+    for line in state.outcomes():
+        print(line)
     if still:
         sys.exit(f"lanes {still} are still running after {args.wait:.0f} s "
                  "(an evaluation or a shipment); run make paper-stop again")
@@ -383,10 +389,8 @@ def status(args: argparse.Namespace) -> None:
             line += f", {lane_status['run']}" + progress(
                 Path(run_dir), deadline, lane_status.get("segment_started", 0))
         print(line)
-    if (state.folder / "outcomes.jsonl").exists():
-        for entry in (state.folder / "outcomes.jsonl").read_text().splitlines():
-            o = json.loads(entry)
-            print(f"  {o['outcome']}: {o['dataset']} {o['model']} seed {o['seed']}")
+    for line in state.outcomes():
+        print(line)
 
 
 def progress(run_dir: Path, deadline: float, since: float) -> str:
