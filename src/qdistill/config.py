@@ -166,7 +166,7 @@ def _schema_error_message(source: str, err: jsonschema.ValidationError,
     message = f"{source}: key '{key}': {err.message}. Fix the value in {source} or in --config."
     if err.validator == "additionalProperties" and not err.absolute_path:
         budget_keys = schema["properties"]["budgets"]["additionalProperties"]["properties"]
-        for name in sorted(set(err.instance) - set(schema["properties"]) & set(budget_keys)):
+        for name in sorted((set(err.instance) - set(schema["properties"])) & set(budget_keys)):
             message += (f" '{name}' is a budget's key: budgets.<budget>.{name}, e.g. in a file "
                         f"passed with --configfile: {{budgets: {{quick: {{{name}: ...}}}}}} "
                         "(the budget's other keys stay as config.yaml has them).")
