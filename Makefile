@@ -1,15 +1,20 @@
 # qdistill: `make reproduce` (set up, then run the main job) and `make test`.
 # Both create the virtual environment .venv from the pinned requirements.txt first.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# Found now, before PATH below puts the environment's own python first.
+ifndef PYTHON
+PYTHON := $(shell command -v python3.11 || command -v python3)
+endif
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # A local dataset mirror used before any download (empty: download from the internet).
 DATA_MIRROR ?= $(wildcard ../shared/datasets)
 BUDGET ?= quick
+# Every recipe runs the environment's programs (snakemake, pytest) first.
+export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup reproduce paper-tables paper-lanes paper-stop paper-status test test-fast bench \
+.PHONY: setup reproduce reproduce-all paper-tables paper-lanes paper-stop paper-status test test-fast bench \
 	bench-extensions lock clean-venv
 
 setup: $(STAMP)
@@ -23,20 +28,29 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 SNAKEMAKE_CONFIG = budget=$(BUDGET) $(if $(DATA_MIRROR),data_mirror=$(DATA_MIRROR))
+# The first run: MNIST Table I, its figures, stability and the report's first page.
+FIRST_RUN = --configfile configs/first-run.yaml --config $(SNAKEMAKE_CONFIG) \
+	-- table figures stability landing
 
-# The main job: the whole workflow (Table I, figures), then the HTML report.
+# The main job: MNIST Table I and its report; reproduce-all adds CIFAR-10, the cost,
+# shot-noise and extension jobs into the same results folder.
 reproduce: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores all --config $(SNAKEMAKE_CONFIG)
-	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/$(BUDGET)/report.html --config $(SNAKEMAKE_CONFIG)
+	snakemake --cores all $(FIRST_RUN)
+	snakemake --report results/$(BUDGET)/report.html $(FIRST_RUN)
+reproduce-all: $(STAMP)
+	snakemake --cores all --config $(SNAKEMAKE_CONFIG)
+	snakemake --report results/$(BUDGET)/report.html --config $(SNAKEMAKE_CONFIG)
 
 # Table I, the figures and the report at the paper budget from the runs shipped in
 # published/paper (no distillation: only evaluation, tables and figures run), into
 # results/shipped-paper.
 SHIPPED_CONFIG = budget=paper shipped_runs=True results=results/shipped-paper \
 	$(if $(DATA_MIRROR),data_mirror=$(DATA_MIRROR))
+# --nolock: it may run beside a `make reproduce` in the same clone; it writes only under
+# results/shipped-paper and to the data root, whose files are renamed into place whole.
 paper-tables: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" snakemake --cores all --config $(SHIPPED_CONFIG)
-	PATH="$(abspath $(BIN)):$$PATH" snakemake --report results/shipped-paper/report.html \
+	snakemake --cores all --nolock --config $(SHIPPED_CONFIG)
+	snakemake --report results/shipped-paper/report.html \
 		--config $(SHIPPED_CONFIG)
 	cat results/shipped-paper/tables/table1.md
 
@@ -55,7 +69,7 @@ paper-status:
 
 # Both cores: pytest-xdist, one test file per worker at a time (a file's module fixtures,
 # such as the smoke workflow run, are made once), the slow tests first.
-PYTEST = PATH="$(abspath $(BIN)):$$PATH" QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) \
+PYTEST = QDISTILL_DATA_MIRROR=$(or $(DATA_MIRROR),../shared/datasets) \
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 test: $(STAMP)
 	$(PYTEST)

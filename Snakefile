@@ -7,6 +7,7 @@
 import ast
 import dataclasses
 import functools
+import logging
 import math
 import os
 import re
@@ -14,6 +15,7 @@ import shutil
 import sys
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -32,20 +34,42 @@ from qdistill.config import (
     dataset_spec,
     dataset_title,
     run_settings,
+    type_command_line_values,
     validate_schema,
 )
 from qdistill.artifacts import ArtifactError
+from qdistill.estimate import PlannedJob, estimate_message
 from qdistill.published import check_shipped_run, run_folder, shipped_runs
 
 
 configfile: "config.yaml"
 
 
+type_command_line_values(config)
 validate_schema(config, "config.yaml (with --config overrides)")
+
+
+class SayOnce(logging.Filter):
+    """Snakemake's scheduler repeats its graceful-stop notice at every wake-up while jobs
+    finish (dozens of times after one SIGTERM); let each such line through once."""
+
+    REPEATED = ("Will exit after finishing currently running jobs",)
+
+    def __init__(self):
+        super().__init__()
+        self.seen = set()
+
+    def filter(self, record):
+        message = str(record.msg)
+        if not message.startswith(self.REPEATED):
+            return True
+        fresh = message not in self.seen
+        self.seen.add(message)
+        return fresh
+
+
+logger.addFilter(SayOnce())
 check_cross_keys(config, "config.yaml (with --config overrides)")
-
-
-report: "rules/captions/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -60,16 +84,21 @@ include: "rules/extensions.smk"
 include: "rules/shipped.smk"
 
 
+# The report opens on Table I once the landing rule has written it.
+report: os.path.abspath(LANDING) if os.path.exists(LANDING) else "rules/captions/workflow.rst"
+
+
 rule all:
     default_target: True
     input:
         rules.table.output,
         rules.figures.output,
         rules.stability.output,
+        rules.landing.output,
         # the jobs below need runs of every model and seed: not with shipped runs
         rules.cost.output if QUANTUM_MODELS and not SHIPPED_RUNS else [],
         rules.extensions.output if HAS_EXTENSIONS and not SHIPPED_RUNS else [],
-        rules.transfer_table.output if TRANSFER_MODELS and not SHIPPED_RUNS else [],
+        rules.transfer_table.output if transfer_runs() else [],
         # the random-init sets' own evaluation (their unseen inits: transfer_table)
         []
         if SHIPPED_RUNS

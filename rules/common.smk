@@ -1,6 +1,7 @@
 # Names and input functions shared by the rules. Which runs exist: datasets x models x
 # seeds of config.yaml (seeds from the chosen budget), or with shipped_runs the runs of the
-# budget shipped in published/ (README "Shipped runs"), never distilled again.
+# budget shipped in published/ (docs/paper.md, "The runs and the campaign"), never
+# distilled again.
 
 BUDGET = config["budgets"][config["budget"]]
 MODELS = config["models"]
@@ -9,6 +10,8 @@ DATA_ROOT = config["data_root"]
 RESULTS = config["results"] or f"results/{config['budget']}"
 RUN = f"{RESULTS}/runs/{{dataset}}/{{model}}/seed{{seed}}"
 TABLES = f"{RESULTS}/tables"
+# The report's first page, written by the landing rule (rules/report.smk).
+LANDING = f"{RESULTS}/report_landing.rst"
 FIGURES = f"{RESULTS}/figures"
 SHIPPED_RUNS = config["shipped_runs"]
 SHIPPED = os.path.join(workflow.basedir, "published", config["budget"])
@@ -34,7 +37,7 @@ if SHIPPED_RUNS:
     if not RUNS:
         raise WorkflowError(
             f"shipped_runs: no run of {MODELS} on {config['datasets']} is "
-            f"shipped in {SHIPPED}; ship some (README 'Shipped runs') or "
+            f"shipped in {SHIPPED}; ship some (docs/paper.md, 'The runs and the campaign') or "
             "set shipped_runs to false."
         )
 else:
@@ -63,6 +66,19 @@ RANDOM_INIT_MODELS = config["random_init"]["models"]
 # every distilled model gets its image grid: Table I's, the extensions', the random-init ones
 GRID_MODELS = list(dict.fromkeys([*MODELS, *EXTENSION_MODELS, *RANDOM_INIT_MODELS]))
 COST_MODELS = [m for m in config["cost"]["models"] if m in MODELS]
+
+
+def transfer_runs():
+    """The runs whose sets the transfer table trains from unseen initialisations: those of
+    TRANSFER_MODELS (with shipped_runs, those shipped)."""
+    if SHIPPED_RUNS:
+        return [r for r in RUNS if r["model"] in TRANSFER_MODELS]
+    return [
+        {"dataset": d, "model": m, "seed": s}
+        for d in DATASETS
+        for m in TRANSFER_MODELS
+        for s in SEEDS
+    ]
 
 
 def quantum_runs(filename):
@@ -205,9 +221,12 @@ BACKEND_SLOWDOWN = {"fast": 1, "pennylane": 5}
 QUANVOLUTION_SLOWDOWN = 2
 
 
+def distill_iterations(dataset):
+    return BUDGET["epochs"] * math.ceil(DATASET_FACTS[dataset].train_images / BUDGET["batch_size"])
+
+
 def distill_runtime(wildcards):
-    per_epoch = math.ceil(DATASET_FACTS[wildcards.dataset].train_images / BUDGET["batch_size"])
-    iterations = BUDGET["epochs"] * per_epoch
+    iterations = distill_iterations(wildcards.dataset)
     variant = config["model_variants"][wildcards.model]
     seconds = SECONDS_PER_ITERATION[wildcards.dataset] * BACKEND_SLOWDOWN[config["qnn_backend"]]
     if variant.get("front_end") == "quanvolution":
@@ -215,3 +234,24 @@ def distill_runtime(wildcards):
     if variant.get("init") == "random":
         seconds = max(seconds, SECONDS_PER_ITERATION["cifar10"]) * config["random_init"]["n_nets"]
     return int(10 + 2 * iterations * seconds / 60)
+
+
+def planned_jobs():
+    """The jobs this run will execute, for the estimate printed before it starts."""
+    for job in workflow.dag.needrun_jobs():
+        name, wildcards = job.rule.name, dict(job.wildcards.items())
+        dataset = wildcards.get("dataset")
+        iterations = distill_iterations(dataset) if name == "distill" else None
+        yield PlannedJob(name, dataset, wildcards.get("model"), iterations)
+
+
+onstart:
+    cores = workflow.global_resources.get("_cores")
+    logger.info(
+        estimate_message(
+            list(planned_jobs()),
+            getattr(cores, "value", cores) or 1,
+            config["budget"],
+            SECONDS_PER_ITERATION,
+        )
+    )

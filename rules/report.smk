@@ -46,7 +46,8 @@ rule figures:
             {
                 f"distilled_{r['dataset']}_{r['model']}": (
                     r["dataset"],
-                    {"model": r["model"], "seed": r["seed"]},
+                    # the report shows a label 0 as empty: labels are text
+                    {"model": r["model"], "seed": str(r["seed"])},
                 )
                 for r in GRID_RUNS
             },
@@ -114,3 +115,27 @@ rule stability:
         variants={m: config["model_variants"][m] for m in MODELS},
     script:
         "../scripts/stability.py"
+
+
+rule landing:
+    """The report's first page: what the report holds, Table I with its verdicts, and the
+    test accuracy along the runs."""
+    input:
+        table=rules.table.output.csv,
+        progress=expand(f"{FIGURES}/progress_{{dataset}}.png", dataset=DATASETS),
+        code=job_code("landing.py"),
+    output:
+        LANDING,
+    log:
+        f"{RESULTS}/logs/landing.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/landing.tsv"
+    conda:
+        "../envs/report.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        budget=config["budget"],
+    script:
+        "../scripts/landing.py"

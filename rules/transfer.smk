@@ -33,7 +33,7 @@ rule transfer_table:
     """transfer.csv (every run x init), its summary as Markdown and LaTeX, and a figure
     per dataset."""
     input:
-        transfer=expand(f"{RUN}/transfer.json", dataset=DATASETS, model=TRANSFER_MODELS, seed=SEEDS),
+        transfer=[f"{RUN}/transfer.json".format(**r) for r in transfer_runs()],
         code=job_code("transfer_table.py"),
     output:
         csv=report(f"{TABLES}/transfer.csv", caption="captions/transfer.rst", category="Extensions"),

@@ -17,7 +17,8 @@ MIRROR = Path(os.environ.get("QDISTILL_DATA_MIRROR", REPO.parent / "shared" / "d
 # Fixtures that run a whole workflow, a kill or a lane: every test using one is `slow`.
 SLOW_FIXTURES = {"smoke_run", "shipped_workflow", "uninterrupted", "campaign"}
 SLOW_TESTS = {"test_fault_killed_snakemake_finishes_without_recomputing",
-              "test_fault_corrupt_mirror_fails_the_download_rule_by_name"}
+              "test_fault_corrupt_mirror_fails_the_download_rule_by_name",
+              "test_sigterm_to_snakemake_finishes_running_jobs_and_says_so_once"}
 
 
 def pytest_collection_modifyitems(items):

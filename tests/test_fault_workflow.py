@@ -3,6 +3,7 @@ dataset fails the download rule by name; a killed `snakemake` finishes on the ne
 without recomputing finished runs, and interrupted runs resume from their checkpoints."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -45,6 +46,18 @@ def test_fault_bad_config_fails_at_parse_time(workflow_copy, override, message):
     assert message in proc.stdout + proc.stderr
     assert len((proc.stdout + proc.stderr).splitlines()) < 30  # the error, not the schema
     assert not (workflow_copy / "results").exists()
+
+
+def test_nested_command_line_values_get_their_types(workflow_copy):
+    """Snakemake reads a nested --config value as strings; the seeds of one budget can still
+    be changed from the command line, and a value the schema rejects still fails by key."""
+    proc = snakemake(workflow_copy, "-n", "--quiet", "rules", "--config",
+                     "budgets={quick: {seeds: [0, 1]}}", "datasets=[mnist]")
+    assert re.search(r"(?m)^distill\s+26$", proc.stdout), proc.stdout  # 13 models x 2 seeds
+    proc = snakemake(workflow_copy, "-n", "--config", "budgets={quick: {seeds: [0, x]}}",
+                     check=False)
+    assert proc.returncode != 0
+    assert "key 'budgets.quick.seeds.1': 'x' is not of type 'integer'" in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("change, messages", [
@@ -151,3 +164,29 @@ def test_fault_killed_snakemake_finishes_without_recomputing(tmp_path, mirror, d
     assert (workdir / "results/kill/tables/table1.csv").exists()
     leftovers = [p for p in (workdir / "results").rglob(".*") if p.is_file()]
     assert not leftovers, f"temporary files left behind: {leftovers}"
+
+
+def test_sigterm_to_snakemake_finishes_running_jobs_and_says_so_once(tmp_path, mirror,
+                                                                      data_root):
+    """SIGTERM to snakemake (what a scheduler or `kill` sends) lets the running jobs finish;
+    Snakemake's notice of it is printed once, not at every scheduler wake-up."""
+    workdir = copy_workflow(tmp_path / "workflow")
+    extra = tmp_path / "term.yaml"
+    extra.write_text(yaml.safe_dump({"budget": "kill", "budgets": {"kill": KILL_BUDGET},
+                                     "datasets": ["mnist"], "models": KILL_MODELS}))
+    command = [SNAKEMAKE, "--cores", "2", "results/kill/tables/table1.csv", "--configfile",
+               str(extra), "--config", f"data_mirror={mirror}", f"data_root={data_root}"]
+    proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not runs_of(workdir, "checkpoint.pt"):
+        assert proc.poll() is None, f"workflow ended before the signal:\n{proc.stdout.read()}"
+        assert time.monotonic() < deadline, "no distillation started within 300 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    assert output.count("Will exit after finishing currently running jobs") == 1, output
+    assert "Expected: " in output  # the estimate printed before the run started
+    # the running jobs finished; nothing else started
+    assert 1 <= len(runs_of(workdir, "distilled.pt")) < len(KILL_MODELS)

@@ -74,3 +74,52 @@ def test_extensions_table_compares_with_the_reference_over_the_same_seeds(tmp_pa
     assert "\\begin{tabular}" in (tmp_path / "e.tex").read_text()
     with pytest.raises(ValueError, match="no finished run for mnist / q-res-herm-pair"):
         extensions_frame(runs, None, ["mnist"], "q-res-herm", ["q-res-herm-pair"], variants)
+
+
+def test_every_progress_panel_has_its_own_iteration_ticks():
+    """Seven models fill 4 + 3 panels: the panel above the empty slot keeps its ticks."""
+    import pandas as pd
+
+    from qdistill.figures import progress_plot
+    models = ["classical", "q-res-herm", "q-res-fixedherm", "q-res-pauliz", "q-nores-herm",
+              "q-nores-fixedherm", "q-nores-pauliz"]
+    history = pd.DataFrame([
+        {"dataset": "mnist", "model": m, "seed": seed, "budget": "paper", "iterations": 200,
+         "iteration": it, "test_acc": 50.0 + it / 10, "selection_acc": 40.0 + it / 20}
+        for m in models for seed in (0, 1) for it in (0, 100, 200)])
+    fig = progress_plot(history, "mnist", models)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 7
+    fig.canvas.draw()
+    for ax in panels:
+        assert [t.get_text() for t in ax.get_xticklabels() if t.get_visible()], ax.get_title()
+        # one line per seed
+        assert {line.get_label() for line in ax.get_lines()} >= {"seed 0", "seed 1"}
+
+
+def test_table_verdict_and_what_the_report_holds():
+    import pandas as pd
+
+    from qdistill.tables import holdings, landing_rst, verdict
+    S = pd.Series
+    assert verdict(93.8, S([88.28, 92.49, 92.80]), S([90.62, 93.15, 92.97])) == \
+        "within the spread over seeds of the final sets (+1.0 std)"
+    assert verdict(91.9, S([52.7, 60.0, 55.0]), S([70.0, 89.0, 80.0])) == \
+        "within the spread over seeds of the best sets (+1.3 std)"
+    assert verdict(91.9, S([52.7, 60.0, 55.0]), S([80.2, 78.0, 79.0])) == \
+        "outside the spread: the paper is 11.7 std above the best sets' mean"
+    assert verdict(91.9, S([52.7]), S([80.2])) == \
+        "one seed, no spread yet: the paper is 11.7 points above its best set"
+    assert verdict(91.9, S([], dtype=float), S([], dtype=float)) == "not run"
+    assert verdict(float("nan"), S([50.0]), S([50.0])) == ""
+    table = pd.DataFrame({
+        "dataset": ["mnist", "mnist", "cifar10"], "model": ["classical", "q-res-herm", "classical"],
+        "n_seeds": [3, 0, 0], "seeds": ["0 1 2", "", ""], "acc_mean": [91.2, None, None],
+        "acc_std": [2.5, None, None], "paper_acc": [93.8, 91.9, 54.0],
+        "best_acc_mean": [92.2, None, None], "best_acc_std": [1.4, None, None],
+        "verdict": ["within", "not run", "not run"]})
+    assert holdings(table) == ("3 runs. MNIST: classical (seeds 0, 1, 2). Not run: MNIST "
+                               "q-res-herm, CIFAR-10 (every model).")
+    page = landing_rst(table, "paper", None)
+    assert "at budget **paper**" in page and "91.2 ± 2.5" in page and "not run" in page
+    assert "<img" not in page

@@ -122,8 +122,10 @@ def test_shipped_runs_are_evaluated_and_tabled_never_distilled(shipped_workflow)
     workdir, args = shipped_workflow
     plan = snakemake(workdir, "-n", *args).stdout
     assert "rule distill:" not in plan and "rule baseline:" not in plan
-    assert "rule shots:" not in plan and "rule transfer:" not in plan
+    assert "rule shots:" not in plan
     assert plan.count("rule shipped_run:") == 3 and plan.count("rule evaluate:") == 3
+    # the shipped sets of extensions.transfer_models, from unseen initialisations
+    assert plan.count("rule transfer:") == 2
     snakemake(workdir, "--cores", "2", *args, timeout=600)
     results = workdir / "results/shipped"
     for model in ("classical", "q-res-herm"):  # evaluated again: the shipped numbers
@@ -152,6 +154,19 @@ def test_shipped_runs_are_evaluated_and_tabled_never_distilled(shipped_workflow)
     for name in ("accuracy_mnist", "progress_mnist", "distilled_mnist_q-res-herm"):
         assert (results / f"figures/{name}.png").stat().st_size > 5_000
     assert not (results / "figures/distilled_mnist_q-res-pauliz.png").exists()
+    transfer = pd.read_csv(results / "tables/transfer.csv")
+    assert sorted(set(zip(transfer.model, transfer.seed))) == [("classical", 0),
+                                                               ("q-res-herm", 0)]
+    # the report opens on Table I, saying what it holds
+    landing = (results / "report_landing.rst").read_text()
+    assert "This report holds 3 runs. MNIST: classical (seed 0); q-res-herm (seed 0); " \
+        "q-res-herm-frozen (seed 0). Not run: MNIST q-res-pauliz, CIFAR-10 (every model)." \
+        in landing
+    assert "<table" in landing and "data:image/png;base64," in landing
+    report = snakemake(workdir, "--report", "results/shipped/report.html", *args)
+    assert report.returncode == 0
+    page = (results / "report.html").read_text()
+    assert "This report holds 3 runs" in page
     again = snakemake(workdir, "-n", *args)
     assert "Nothing to be done" in again.stdout + again.stderr
 

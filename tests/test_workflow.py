@@ -179,7 +179,10 @@ def test_smoke_run_draws_every_figure_and_the_report(smoke_run):
         "MNIST": sorted(f"distilled_mnist_{m}.png" for m in grid_models),
         "CIFAR-10": sorted(f"distilled_cifar10_{m}.png" for m in grid_models)}
     assert set(categories["Accuracy"]) == {"MNIST", "CIFAR-10"}
-    assert '"labels": {"model": "q-res-herm", "seed": 0}' in report
+    # labels are text: the report shows a label 0 as an empty cell
+    assert '"labels": {"model": "q-res-herm", "seed": "0"}' in report
+    assert not re.search(r'"labels": \{[^}]*": \d', report)
+    assert "This report holds 14 runs" in report  # the landing page: what it holds
     assert "table1.html" in report and "stability.html" in report  # tables shown inline
     html = (workdir / "results/smoke/tables/table1.html").read_text()
     assert "<table" in html and "q-res-herm" in html and "not reported" in html

@@ -173,6 +173,37 @@ def _schema_error_message(source: str, err: jsonschema.ValidationError,
     return message
 
 
+def type_command_line_values(config: dict[str, Any]) -> None:
+    """Give nested `--config` values the types the schema asks for, in place.
+
+    Snakemake parses a nested `--config` value with YAML's BaseLoader, so in
+    `--config 'budgets={quick: {seeds: [0, 1]}}'` every number is a string. A string is
+    replaced by its YAML reading only where the schema rejects the string and accepts the
+    reading, so strings the schema allows (model ids, paths) are never touched."""
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    while True:
+        retyped = 0
+        for err in validator.iter_errors(config):
+            if err.validator != "type" or not isinstance(err.instance, str) or not err.path:
+                continue
+            try:
+                value = yaml.safe_load(err.instance)
+            except yaml.YAMLError:
+                continue
+            if isinstance(value, str) or not jsonschema.Draft202012Validator(
+                    err.schema).is_valid(value):
+                continue
+            *parents, last = err.path
+            container = config
+            for key in parents:
+                container = container[key]
+            container[last] = value
+            retyped += 1
+        if not retyped:
+            return
+
+
 def validate_schema(config: dict[str, Any], source: str = "config.yaml") -> None:
     """Check config against schemas/config.schema.yaml; the first error, one line naming the
     file, the key, the value and the fix (the Snakefile uses this too: a schema error must

@@ -152,6 +152,8 @@ def progress_plot(history: pd.DataFrame, dataset: str, models: list[str]) -> plt
         ax.set(title=model, ylim=(0, 100), xlabel="outer iteration",
                ylabel="test accuracy (%)")
         ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(0.0, -0.25), ncol=3)
+        # shared axes label only the bottom row; a panel above an empty slot needs its own
+        ax.tick_params(axis="x", labelbottom=True)
     for ax in list(axes.flat)[len(shown):]:
         ax.set_visible(False)
     fig.suptitle(f"{dataset_title(dataset)}: test accuracy of the distilled set "
