@@ -7,7 +7,6 @@
 import ast
 import dataclasses
 import functools
-import logging
 import math
 import os
 import re
@@ -39,6 +38,7 @@ from qdistill.config import (
 )
 from qdistill.artifacts import ArtifactError
 from qdistill.estimate import PlannedJob, estimate_message
+from qdistill.logs import SayOnce
 from qdistill.published import check_shipped_run, run_folder, shipped_runs
 
 
@@ -47,29 +47,11 @@ configfile: "config.yaml"
 
 type_command_line_values(config)
 validate_schema(config, "config.yaml (with --config overrides)")
-
-
-class SayOnce(logging.Filter):
-    """Snakemake's scheduler repeats its graceful-stop notice at every wake-up while jobs
-    finish (dozens of times after one SIGTERM); let each such line through once."""
-
-    REPEATED = ("Will exit after finishing currently running jobs",)
-
-    def __init__(self):
-        super().__init__()
-        self.seen = set()
-
-    def filter(self, record):
-        message = str(record.msg)
-        if not message.startswith(self.REPEATED):
-            return True
-        fresh = message not in self.seen
-        self.seen.add(message)
-        return fresh
-
-
-logger.addFilter(SayOnce())
 check_cross_keys(config, "config.yaml (with --config overrides)")
+
+# Snakemake's scheduler repeats its graceful-stop notice at every wake-up while jobs
+# finish (dozens of times after one SIGTERM): let it through once.
+logger.addFilter(SayOnce("Will exit after finishing currently running jobs"))
 
 
 include: "rules/common.smk"

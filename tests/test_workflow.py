@@ -65,7 +65,8 @@ def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
     assert planned_jobs(proc.stdout) == {
         "download": 2, "distill": distilled, "evaluate": distilled,
         "summary_sets": sum(layouts.values()) * len(paper["seeds"]),
-        "baseline": 2 * len(paper["seeds"]), "table": 1, "figures": 1, "stability": 1, "all": 1,
+        "baseline": 2 * len(paper["seeds"]), "table": 1, "figures": 1, "stability": 1,
+        "landing": 1, "all": 1,
         "shots": quantum_runs,
         "full_data": 2 * len(CONFIG["cost"]["models"]) * len(paper["seeds"]), "cost": 1,
         "transfer": 2 * len(EXTENSIONS["transfer_models"]) * len(paper["seeds"]),
@@ -257,7 +258,7 @@ def test_rerun_does_nothing_and_touching_the_table_script_reruns_only_the_table(
     assert "Nothing to be done" in snakemake(workdir, "-n", "--cores", "2", *config).stdout
     os.utime(workdir / "scripts/table.py")
     proc = snakemake(workdir, "-n", "--cores", "2", *config)
-    assert planned_jobs(proc.stdout) == {"table": 1, "all": 1}
+    assert planned_jobs(proc.stdout) == {"table": 1, "landing": 1, "all": 1}
     figure = workdir / "results/smoke/figures/accuracy_mnist.png"
     before = figure.stat().st_mtime_ns
     snakemake(workdir, "--cores", "2", *config)
@@ -270,7 +271,8 @@ def test_a_change_of_library_code_reruns_the_jobs_that_run_it(smoke_run):
     job_code): the report code reruns the tables and figures, the evaluation code every
     evaluation; neither reruns a distillation or a full-data training."""
     workdir, config = smoke_run
-    report = {"table", "figures", "stability", "cost", "extensions", "transfer_table", "all"}
+    report = {"table", "figures", "stability", "landing", "cost", "extensions",
+              "transfer_table", "all"}
     for module in ("tables.py", "evaluate.py"):
         path = workdir / "src/qdistill" / module
         original, stat = path.read_bytes(), path.stat()

@@ -31,7 +31,7 @@ class PlannedJob:
 def load_job_seconds(path: Path = JOB_SECONDS_PATH) -> dict:
     """The measured job times; none (every job unmeasured) where the file is missing."""
     if not path.exists():
-        return {"measured_on": f"no machine ({path} is missing)", "budgets": {}}
+        return {"measured_on": None, "budgets": {}}
     return json.loads(path.read_text())
 
 
@@ -43,8 +43,9 @@ def expected_seconds(job: PlannedJob, job_seconds: dict, budget: str,
                      seconds_per_iteration: dict[str, float]) -> float | None:
     """None where nothing measured covers the job."""
     measured = job_seconds["budgets"].get(budget, {})
-    keys = [job_key(job.rule, job.dataset, job.model), job_key(job.rule, job.dataset),
-            job.rule]
+    # a job of one dataset never takes another dataset's time (CIFAR-10's are longer)
+    keys = ([job_key(job.rule, job.dataset, job.model), job_key(job.rule, job.dataset)]
+            if job.dataset else [job.rule])
     for key in keys:
         if key in measured:
             return measured[key]
@@ -73,9 +74,11 @@ def estimate_message(jobs: list[PlannedJob], cores: int, budget: str,
             f"core{'s' if cores != 1 else ''}")
     if unknown:
         text += f", plus the {', '.join(unknown)} jobs, not measured at budget {budget}"
-    measured_on = job_seconds.get("measured_on", "")
-    return (text + f". Job times measured on {measured_on}; a busier or slower machine "
-            "takes longer.")
+    measured_on = job_seconds.get("measured_on")
+    source = (f"Job times measured on {measured_on}" if measured_on else
+              f"No job times measured ({JOB_SECONDS_PATH.name} is missing); distillations "
+              "from their seconds per iteration")
+    return text + f". {source}; a busier or slower machine takes longer."
 
 
 def _duration(seconds: float) -> str:

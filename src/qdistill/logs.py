@@ -40,3 +40,19 @@ def job_data(snakemake: Any) -> dict[str, str | None]:
     manifest = snakemake.input.get("manifest") or snakemake.output.get("manifest")
     return {"data_root": str(Path(manifest).parent),
             "data_mirror": snakemake.config["data_mirror"] or None}
+
+
+class SayOnce(logging.Filter):
+    """Let a log line that starts with one of `prefixes` through the first time only."""
+
+    def __init__(self, *prefixes: str):
+        super().__init__()
+        self.prefixes, self.seen = prefixes, set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if not message.startswith(self.prefixes):
+            return True
+        fresh = message not in self.seen
+        self.seen.add(message)
+        return fresh

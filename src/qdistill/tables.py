@@ -410,9 +410,12 @@ def landing_rst(table: pd.DataFrame, budget: str, figure_png: str | Path | None)
         "border-bottom:1px solid #ddd}</style><div class='qd'>",
         *("   " + line for line in html.splitlines()), "   </div>", ""]
     if figure_png is not None:
-        data = base64.b64encode(Path(figure_png).read_bytes()).decode()
+        # docutils refuses lines over 10,000 characters; a data URL may wrap (browsers
+        # drop the whitespace in base64)
+        data = base64.encodebytes(Path(figure_png).read_bytes()).decode().split()
         lines += ["Test accuracy of the current set along every run (the paper's value dashed; "
                   "star: the set chosen by training-subset accuracy):", "", ".. raw:: html", "",
-                  f"   <img style='max-width:100%' src='data:image/png;base64,{data}'>", ""]
+                  "   <img style='max-width:100%' src='data:image/png;base64,",
+                  *("   " + chunk for chunk in data), "   '>", ""]
     lines += ["Every table and figure, with its caption, is in the categories of the menu."]
     return "\n".join(lines) + "\n"
