@@ -73,6 +73,18 @@ def test_paper_dry_run_plans_every_job(workflow_copy, mirror):
         "transfer_table": 1, "extensions": 1}
 
 
+def test_the_first_run_is_mnist_table1_alone(workflow_copy, mirror):
+    """`make reproduce` runs the seven MNIST Table I runs, their evaluations, the ceiling,
+    the tables, the figures and the report's first page: a finished report in minutes."""
+    plan = subprocess.run(["make", "-n", "reproduce", f"DATA_MIRROR={mirror}"], cwd=REPO,
+                          capture_output=True, text=True, check=True).stdout
+    command = next(line for line in plan.splitlines() if line.startswith("snakemake --cores all "))
+    args = command.removeprefix("snakemake --cores all ").replace("'", "").split()
+    jobs = planned_jobs(snakemake(workflow_copy, "-n", *args).stdout)
+    assert jobs == {"download": 1, "distill": 7, "evaluate": 7, "summary_sets": 1,
+                    "baseline": 1, "table": 1, "figures": 1, "stability": 1, "landing": 1}
+
+
 def test_a_seed_or_model_is_one_config_line(workflow_copy, mirror, tmp_path):
     extra = tmp_path / "more.yaml"
     extra.write_text(yaml.safe_dump({

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORKFLOW = ["Snakefile", "config.yaml", "rules", "scripts", "envs", "schemas", "profiles", "src"]
+WORKFLOW = ["Snakefile", "config.yaml", "configs", "rules", "scripts", "envs", "schemas", "profiles",
+            "src"]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
