@@ -36,8 +36,8 @@ from qdistill.config import (
     type_command_line_values,
     validate_schema,
 )
-from qdistill.artifacts import ArtifactError
 from qdistill.estimate import PlannedJob, estimate_message
+from qdistill.files import ArtifactError
 from qdistill.logs import SayOnce
 from qdistill.published import check_shipped_run, run_folder, shipped_runs
 

@@ -123,7 +123,9 @@ def run_case(dataset, model, backend, warmup, timed, mirror, data_root, threads)
     settings = run_settings(config, dataset, model, 0)
     data = load_dataset(dataset, data_root, mirror)
     net = make_network(settings.model, settings.dataset, 0, backend)
-    theta0, constants = split_parameters(net, settings.circuit_frozen)
+    # spelt out: the reference commit's settings may lack the property
+    theta0, constants = split_parameters(
+        net, settings.freeze_circuit or settings.model.frozen_circuit)
     real = next(RealBatches(data, settings.dataset, settings.distill.batch_size,
                             generator(0, "bench"), torch.float32))
     with FlopCounterMode(display=False) as count:
@@ -156,7 +158,8 @@ def run_case(dataset, model, backend, warmup, timed, mirror, data_root, threads)
                              * math.ceil(len(data.train_labels) / settings.distill.batch_size))
     return {"dataset": dataset, "model": model, "backend": backend,
             "inner_steps": settings.distill.inner_steps, "paper_iterations": paper_iterations,
-            "distilled_images": int(result.labels.numel()),
+            # the reference commit's result may be the set itself
+            "distilled_images": int(getattr(result, "distilled", result).labels.numel()),
             "batch_size": settings.distill.batch_size, "timed_iterations": timed,
             "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
             "wall_s_per_iteration": (wall_long - wall_short) / timed,

@@ -239,6 +239,8 @@ def distill_runtime(wildcards):
 def planned_jobs():
     """The jobs this run will execute, for the estimate printed before it starts."""
     for job in workflow.dag.needrun_jobs():
+        if job.rule.norun:  # a target such as `all` runs nothing and takes no time
+            continue
         name, wildcards = job.rule.name, dict(job.wildcards.items())
         dataset = wildcards.get("dataset")
         iterations = distill_iterations(dataset) if name == "distill" else None
@@ -246,11 +248,14 @@ def planned_jobs():
 
 
 onstart:
-    cores = workflow.global_resources.get("_cores")
+    try:
+        cores = workflow.cores
+    except WorkflowError:  # no --cores (a cluster run): the estimate counts one at a time
+        cores = 1
     logger.info(
         estimate_message(
             list(planned_jobs()),
-            getattr(cores, "value", cores) or 1,
+            cores,
             config["budget"],
             SECONDS_PER_ITERATION,
         )

@@ -39,6 +39,7 @@ rule figures:
     """Distilled images, accuracy per model (every seed, paper marked), progress curves."""
     input:
         metrics=all_runs("metrics.json"),
+        distill_logs=all_runs("distill_log.json"),
         distilled=[f"{RUN}/distilled.pt".format(**r) for r in GRID_RUNS],
         code=job_code("figures.py"),
     output:
@@ -83,6 +84,7 @@ rule stability:
     accuracy and of the outer loss along the second half of each run."""
     input:
         metrics=all_runs("metrics.json"),
+        distill_logs=all_runs("distill_log.json"),
         code=job_code("stability.py"),
     output:
         csv=report(

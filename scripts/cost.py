@@ -1,6 +1,6 @@
 """Rule cost: cost.csv, shots.csv and their figures (PNG and PDF) from finished runs."""
 
-from qdistill.artifacts import read_json
+from qdistill.files import read_json
 from qdistill.figures import cost_figure, save, shots_figure
 from qdistill.logs import start_job
 from qdistill.tables import cost_frame, shots_frame

@@ -1,6 +1,6 @@
 """Rule download: fetch or copy one dataset and write its manifest."""
 
-from qdistill.artifacts import write_json
+from qdistill.files import write_json
 from qdistill.data import prepare_dataset
 from qdistill.logs import job_data, start_job
 

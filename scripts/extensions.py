@@ -1,6 +1,6 @@
 """Rule extensions: extensions.csv (+ .md, .tex), extension_runs.csv and a figure per dataset."""
 
-from qdistill.artifacts import read_json
+from qdistill.files import read_json
 from qdistill.figures import accuracy_plot, save
 from qdistill.logs import start_job
 from qdistill.tables import extension_runs, extensions_frame, runs_frame, write_extensions

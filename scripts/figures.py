@@ -1,14 +1,14 @@
 """Rule figures: distilled image grids, accuracy per model, distillation curves."""
 
 from qdistill import figures
-from qdistill.artifacts import load_distilled, read_json
+from qdistill.artifacts import load_distilled, run_records
 from qdistill.config import DATASET_FACTS
 from qdistill.logs import start_job
 from qdistill.tables import runs_frame
 
 start_job(snakemake.log[0], snakemake.threads)
 datasets, models = snakemake.params.datasets, snakemake.params.models
-metrics = [read_json(p) for p in snakemake.input.metrics]
+metrics = run_records(snakemake.input.metrics, snakemake.input.distill_logs)
 runs, history = runs_frame(metrics), figures.history_frame(metrics)
 
 

@@ -1,6 +1,6 @@
 """Rule stability: stability.csv (+ .md, .tex), stability_runs.csv, a figure per dataset."""
 
-from qdistill.artifacts import read_json
+from qdistill.artifacts import run_records
 from qdistill.figures import save
 from qdistill.logs import start_job
 from qdistill.stability import (
@@ -12,7 +12,7 @@ from qdistill.stability import (
 
 start_job(snakemake.log[0], snakemake.threads)
 params, output = snakemake.params, snakemake.output
-frame = stability_frame([read_json(p) for p in snakemake.input.metrics])
+frame = stability_frame(run_records(snakemake.input.metrics, snakemake.input.distill_logs))
 summary = stability_summary(frame, params.models, params.variants)
 write_stability(frame, summary, output.csv, output.runs, output.md, output.tex)
 for dataset, png, pdf in zip(params.datasets, output.figures, output.figures_pdf):

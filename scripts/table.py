@@ -1,6 +1,6 @@
 """Rule table: Table I (CSV, Markdown, LaTeX), the per-run table and the full-data ceiling."""
 
-from qdistill.artifacts import read_json
+from qdistill.files import read_json
 from qdistill.logs import start_job
 from qdistill.tables import baseline_frame, runs_frame, table1, write_table1
 

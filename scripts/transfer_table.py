@@ -1,6 +1,6 @@
 """Rule transfer_table: transfer.csv (+ .md, .tex) and a figure per dataset."""
 
-from qdistill.artifacts import read_json
+from qdistill.files import read_json
 from qdistill.logs import start_job
 from qdistill.transfer_report import (
     transfer_figure,

@@ -30,7 +30,7 @@ def test_two_qubits_one_layer_counted_by_hand():
     assert per.training == 27
     assert executions_per_sample(spec("pauliz")).training == 19
     assert executions_per_sample(spec("hermitian-fixed")).training == 19
-    assert executions_per_sample(spec("hermitian"), freeze_circuit=True).training == 15
+    assert executions_per_sample(spec("hermitian"), frozen_circuit=True).training == 15
     assert executions_per_sample(ModelSpec("classical", "classical")).training == 0
     # three inner steps on 10 distilled images each
     assert distilled_training_executions(per.training, inner_steps=3, images_per_step=10) == 810

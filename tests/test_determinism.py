@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from qdistill.artifacts import load_distilled, read_json
+from qdistill.artifacts import load_distilled
+from qdistill.files import read_json
 from qdistill.distill import init_synthetic
 from qdistill.rng import generator
 

@@ -23,7 +23,7 @@ def tiny_problem(smoke_config, data, model_id, freeze_circuit=False, epochs=2,
                                                distill_epochs=epochs, distill_steps=steps)
     settings = run_settings(config, dataset, model_id, seed=0)
     net = make_network(settings.model, settings.dataset, 0, "fast", torch.float64)
-    theta0, constants = split_parameters(net, settings.circuit_frozen)
+    theta0, constants = split_parameters(net, settings.frozen_circuit)
     images, labels, raw_lrs = init_synthetic(settings, torch.Generator().manual_seed(0),
                                              torch.float64)
     raw_lrs = raw_lrs + torch.linspace(0.5, 1.5, len(raw_lrs), dtype=torch.float64)  # larger steps
@@ -169,9 +169,9 @@ def test_frozen_circuit_model_id_freezes_only_its_own_runs(smoke_config, mnist):
     constants of the inner steps; the global freeze_circuit stays off for every other id."""
     settings, net, theta0, constants, images, labels, raw_lrs, loss = tiny_problem(
         smoke_config, mnist, "q-res-herm-frozen")
-    assert settings.freeze_circuit is False and settings.circuit_frozen is True
+    assert settings.freeze_circuit is False and settings.frozen_circuit is True
     assert set(constants) == {"qnn.angles"} and "qnn.observable_raw" in theta0
-    assert not run_settings(smoke_config, "mnist", "q-res-herm", 0).circuit_frozen
+    assert not run_settings(smoke_config, "mnist", "q-res-herm", 0).frozen_circuit
     check_hypergradient(images, raw_lrs, loss)
 
 
@@ -217,8 +217,9 @@ def test_distillation_lowers_the_outer_loss(smoke_config, mnist, model_id):
     losses = [h["outer_loss"] for h in result.history]
     assert len(losses) == 40
     assert sum(losses[-8:]) / 8 < sum(losses[:8]) / 8 - 0.02
-    assert (result.lrs > 0).all()
-    assert result.images.shape == (1, 10, 1, 28, 28) and not result.images.requires_grad
+    distilled = result.distilled
+    assert (distilled.lrs > 0).all()
+    assert distilled.images.shape == (1, 10, 1, 28, 28) and not distilled.images.requires_grad
     # one circuit per sample: 3 steps x 10 images + 256 real images per iteration
     per_sample = 0 if model_id == "classical" else 1
     assert result.circuit_evaluations == per_sample * 40 * (3 * 10 + 256)
@@ -240,9 +241,10 @@ def test_evaluation_replays_what_distillation_trained(smoke_config, mnist):
                                                                                      400]
     for key, (images, labels) in [("test_batch_acc", probe.test_batch),
                                   ("test_acc", probe.test), ("selection_acc", probe.selection)]:
-        replayed = accuracy_after_steps(net, theta0, constants, result.images, result.labels,
-                                        result.lrs, settings.distill.distill_epochs, images,
-                                        labels)
+        distilled = result.distilled
+        replayed = accuracy_after_steps(net, theta0, constants, distilled.images,
+                                        distilled.labels, distilled.lrs,
+                                        settings.distill.distill_epochs, images, labels)
         assert replayed == result.history[-1][key], key
 
 
@@ -256,17 +258,18 @@ def test_best_set_is_the_first_with_the_highest_selection_accuracy(smoke_config,
     accs = [h["selection_acc"] for h in result.history]
     first_best = accs.index(max(accs))
     assert [h["iteration"] for h in result.history] == [3, 6, 9, 12]
-    assert result.best["iteration"] == result.history[first_best]["iteration"]
-    assert result.best["selection_acc"] == max(accs)
-    assert result.best["test_acc"] == result.history[first_best]["test_acc"]
-    assert result.best["lrs"].tolist() == result.history[first_best]["lrs"]
+    best = result.distilled.best
+    assert best.iteration == result.history[first_best]["iteration"]
+    assert best.selection_acc == max(accs)
+    assert best.lrs.tolist() == result.history[first_best]["lrs"]
     # a run that stops at the best log point ends with the best set's images
-    stopped = distill(settings, mnist, iterations=result.best["iteration"], log_every=3,
+    stopped = distill(settings, mnist, iterations=best.iteration, log_every=3,
                       progress=False, log_test_images=200, selection_images=300)
-    assert torch.equal(stopped.images.cpu(), result.best["images"])
+    assert torch.equal(stopped.distilled.images.cpu(), best.images)
+    assert stopped.history[-1]["test_acc"] == result.history[first_best]["test_acc"]
     plain = distill(settings, mnist, iterations=12, log_every=12, progress=False,
                     log_test_images=10, selection_images=10)
-    assert torch.equal(plain.images, result.images)
+    assert torch.equal(plain.distilled.images, result.distilled.images)
 
 
 def test_log_image_sets_cover_every_class(smoke_config, cifar10):

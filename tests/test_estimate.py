@@ -41,7 +41,7 @@ def test_the_message_spreads_jobs_over_the_cores_and_names_what_is_not_measured(
     assert estimate_message([], 2, "quick", PER_ITERATION, MEASURED) == \
         "Expected: nothing to run."
     assert estimate_message([PlannedJob("shots")], 2, "quick", PER_ITERATION, MEASURED) == \
-        "Expected: 1 jobs (shots 1); no job time is measured at budget quick."
+        "Expected: 1 job (shots 1); no job time is measured at budget quick."
 
 
 def test_job_seconds_reads_a_runs_benchmarks_into_medians_by_rule_dataset_and_model(tmp_path):

@@ -13,12 +13,10 @@ from qdistill.artifacts import (
     DISTILLED,
     FORMAT,
     METRICS,
-    ArtifactError,
     load_checkpoint,
     load_distilled,
-    read_json,
-    write_atomic,
 )
+from qdistill.files import ArtifactError, read_json, write_atomic
 from qdistill.cli import main
 from qdistill.config import run_settings
 from qdistill.runs import distill_run
@@ -154,7 +152,7 @@ def test_fault_bad_call_destroys_no_good_result(real_distilled, tmp_path, mirror
 def test_written_files_follow_the_umask(tmp_path, umask, mode):
     import os
 
-    from qdistill.artifacts import write_json
+    from qdistill.files import write_json
 
     before = os.umask(umask)
     try:

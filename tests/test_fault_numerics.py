@@ -61,7 +61,7 @@ def test_fault_hermitian_observables_stay_hermitian_under_large_steps():
     """Observables are H = (A + A^H)/2 of trained raw parameters: Hermitian to the bit after
     inner steps with huge step sizes, whatever the gradients do to the raw entries."""
     net = network("q-res-herm", dtype=torch.float64)
-    theta0, constants = split_parameters(net, freeze_circuit=False)
+    theta0, constants = split_parameters(net, frozen_circuit=False)
     images = torch.randn(10, 1, 28, 28, dtype=torch.float64,
                          generator=torch.Generator().manual_seed(0))
     steps = [(images, torch.arange(10), torch.tensor(50.0, dtype=torch.float64))] * 3

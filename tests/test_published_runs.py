@@ -16,11 +16,10 @@ from qdistill.artifacts import (
     DISTILL_LOG,
     DISTILLED,
     METRICS,
-    ArtifactError,
     load_checkpoint,
     load_distilled,
-    read_json,
 )
+from qdistill.files import ArtifactError, read_json
 from qdistill.config import load_config, run_settings
 from qdistill.data import load_dataset
 from qdistill.evaluate import evaluate

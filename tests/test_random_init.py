@@ -14,7 +14,8 @@ from qdistill.distill import (
     outer_loss,
 )
 from qdistill.training import inner_schedule, split_parameters, step_sizes
-from qdistill.artifacts import ArtifactError, load_summary_sets
+from qdistill.artifacts import load_summary_sets
+from qdistill.files import ArtifactError
 from qdistill.evaluate import (
     checked_summary_sets,
     euclidean_distances_to,
@@ -89,6 +90,7 @@ def test_random_init_draws_fresh_nets_reproducibly(smoke_config, mnist):
                     log_test_images=100, selection_images=100)
     again = distill(settings, mnist, iterations=4, log_every=2, progress=False,
                     log_test_images=100, selection_images=100)
+    first, again = first.distilled, again.distilled
     assert torch.equal(first.images, again.images) and torch.equal(first.raw_lrs, again.raw_lrs)
     assert first.images.shape == (2, 10, 1, 28, 28)
     fixed = run_settings(config, "mnist", "classical", 0)
@@ -161,7 +163,7 @@ def test_summary_sets_made_once_are_those_of_the_run_and_refused_for_another(
     assert torch.equal(made["kmeans"], direct["kmeans"])
     assert torch.equal(made["average"], direct["average"])
 
-    class Run:  # what checked_summary_sets reads of a DistilledSet
+    class Run:  # what checked_summary_sets reads of a Distilled
         def __init__(self, seed):
             self.settings = run_settings(smoke_config, "mnist", "classical-random", seed)
             self.labels, self.device, self.dtype = labels, torch.device("cpu"), torch.float32

@@ -123,3 +123,23 @@ def test_table_verdict_and_what_the_report_holds():
     page = landing_rst(table, "paper", None)
     assert "at budget **paper**" in page and "91.2 ± 2.5" in page and "not run" in page
     assert "<img" not in page
+
+
+def test_run_records_join_each_evaluation_with_its_own_distill_log(tmp_path):
+    """metrics.json keeps the log's summary; the history the figures and the stability table
+    read comes from distill_log.json of the same run folder, never another's."""
+    from qdistill.artifacts import run_records
+    from qdistill.files import write_json
+
+    folders = [tmp_path / "mnist" / "classical" / f"seed{seed}" for seed in (0, 1)]
+    for seed, folder in enumerate(folders):
+        write_json(folder / "metrics.json", {"seed": seed, "distill": {"iterations": 4}})
+        write_json(folder / "distill_log.json",
+                   {"iterations": 4, "history": [{"iteration": 4, "test_acc": 10.0 + seed}]})
+    records = run_records([f / "metrics.json" for f in folders],
+                          [f / "distill_log.json" for f in folders])
+    assert [(r["seed"], r["distill"]["history"][0]["test_acc"]) for r in records] == [
+        (0, 10.0), (1, 11.0)]
+    with pytest.raises(ValueError, match="not of the same run"):
+        run_records([f / "metrics.json" for f in folders],
+                    [f / "distill_log.json" for f in reversed(folders)])

@@ -8,7 +8,8 @@ import pytest
 import torch
 from workflow_helpers import copy_workflow, snakemake
 
-from qdistill.artifacts import CHECKPOINT, DISTILL_LOG, DISTILLED, METRICS, ArtifactError, read_json
+from qdistill.artifacts import CHECKPOINT, DISTILL_LOG, DISTILLED, METRICS
+from qdistill.files import ArtifactError, read_json
 from qdistill.config import load_config, run_settings
 from qdistill.distill import Checkpointing, RunInterrupted, distill
 from qdistill.published import (
@@ -29,8 +30,9 @@ def smoke_run(config, mnist_root, mirror, out, model="classical", seed=0, evalua
                 log_test_images=200, selection_images=200)
     if evaluate:
         budget = config["budgets"][config["budget"]]  # as the workflow's evaluate rule
-        evaluate_run(out, mnist_root, mirror, "cpu", random_real_draws=budget["random_real_draws"],
-                     test_images=budget["eval_test_images"])
+        evaluate_run(out / DISTILLED, out / METRICS, mnist_root, mirror, "cpu",
+                     random_real_draws=budget["random_real_draws"],
+                     test_images=budget["eval_test_images"], distill_log=out / DISTILL_LOG)
     return settings
 
 
@@ -84,7 +86,8 @@ def test_a_carried_run_resumes_to_the_same_bytes(smoke_config, mnist, data_root,
     distill_run(settings, resumed, data_root, mirror, log_every=4, progress=False,
                 log_test_images=200, selection_images=200)
     assert (resumed / DISTILLED).read_bytes() == (whole / DISTILLED).read_bytes()
-    evaluate_run(resumed, data_root, mirror, "cpu", random_real_draws=1)
+    evaluate_run(resumed / DISTILLED, resumed / METRICS, data_root, mirror, "cpu",
+                 random_real_draws=1, distill_log=resumed / DISTILL_LOG)
     publish(resumed, root, None)
     assert not (dest / CHECKPOINT).exists() and (dest / DISTILLED).exists()
     with pytest.raises(ArtifactError, match="already holds the finished run"):

@@ -10,7 +10,7 @@ from qdistill.artifacts import load_distilled
 from qdistill.config import run_settings
 from qdistill.circuits import OBSERVABLES, lightning_expvals
 from qdistill.data import normalize
-from qdistill.evaluate import DistilledSet, trained_parameters
+from qdistill.evaluate import network, on_device, trained_parameters
 from qdistill.quantum import QuantumLayer
 from qdistill.runs import distill_run
 from qdistill.shots import evaluate_shots
@@ -67,8 +67,8 @@ def test_evaluate_shots_reproduces_the_fast_path_analytically(smoke_config, mnis
     assert [r["shots"] for r in result["results"]] == [None, 100, 10000]
     # The fast path's accuracy, computed here: the trained network (fast backend) in float64
     # on the same 60 test images. Analytic lightning.qubit must score exactly the same.
-    run = DistilledSet.on_device(distilled, mnist, "cpu")
-    net, theta0, constants = run.network(settings.seed, backend="fast")
+    run, _ = on_device(distilled, mnist, "cpu")
+    net, theta0, constants = network(run, settings.seed, backend="fast")
     trained = trained_parameters(net, theta0, constants, run.images, run.labels, run.lrs,
                                  settings.distill.distill_epochs)
     idx = shots.test_subset(mnist, 60)  # (imported by module: pytest would collect test_*)

@@ -84,7 +84,7 @@ def test_other_inits_start_from_their_own_theta0(distilled_sets, mnist_2000, mon
         built.append((seed, {k: v.detach().clone() for k, v in net.state_dict().items()}))
         return net
 
-    # where DistilledSet.network looks it up
+    # where evaluate.network looks it up
     monkeypatch.setattr(qdistill.evaluate, "make_network", recording_make_network)
     result = evaluate_transfer(load_distilled(distilled_sets["q-res-herm"]), mnist_2000,
                                [1000, 1001], "cpu")

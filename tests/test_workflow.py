@@ -14,7 +14,8 @@ import pytest
 import yaml
 from workflow_helpers import REPO, copy_workflow, snakemake
 
-from qdistill.artifacts import ArtifactError, load_distilled
+from qdistill.artifacts import load_distilled
+from qdistill.files import ArtifactError
 from qdistill.tables import TABLE1_COLUMNS, paper_numbers
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())

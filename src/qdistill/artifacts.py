@@ -1,39 +1,29 @@
-"""Run outputs (distilled.pt, distill_log.json, metrics.json) and the in-run checkpoint,
-all written atomically.
-
-Every file is written to a temporary name in the same folder and renamed into place, so
-an interrupted run never leaves a file that a later run could take for finished.
+"""A run's files: the distilled set (distilled.pt, loaded as `Distilled`, the one shape of a
+distilled set from the distillation to the tables), the in-run checkpoint and the shared
+real-image baselines, each written atomically (files.write_atomic) and loaded with a check
+of its format that names the file and the fix.
 """
 
 from __future__ import annotations
 
-import errno
-import json
-import os
-import shutil
-import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from .config import RunSettings
-
-if TYPE_CHECKING:
-    from .distill import DistillResult
+from .files import ArtifactError, read_json, write_atomic
 
 DISTILLED = "distilled.pt"
 DISTILL_LOG = "distill_log.json"
 METRICS = "metrics.json"
 FORMAT = "qdistill-distilled/1"
 CHECKPOINT = "checkpoint.pt"
+# The keys of Distillation.state_dict(): change the number when they change, so a checkpoint
+# of another layout is refused on resume (load_checkpoint) instead of misread.
 CHECKPOINT_FORMAT = "qdistill-checkpoint/1"
 SUMMARY_SETS_FORMAT = "qdistill-summary-sets/1"
-
-
-class ArtifactError(RuntimeError):
-    """A run output is missing, truncated or not ours; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +40,10 @@ class BestSet:
 
 @dataclass(frozen=True)
 class Distilled:
-    """A distilled.pt, loaded and checked: what evaluate, shots, transfer and the figures
-    read. images: (distill_steps, images per step, C, H, W); labels: (distill_steps, images
-    per step); lrs: the T learned step sizes (raw_lrs: before the softplus)."""
+    """A distilled set with its run's settings: what Distillation.finish() gives, what
+    distilled.pt holds, and what evaluate, shots, transfer and the figures read.
+    images: (distill_steps, images per step, C, H, W); labels: (distill_steps, images per
+    step); lrs: the T learned step sizes (raw_lrs: before the softplus)."""
 
     settings: RunSettings
     images: torch.Tensor
@@ -62,6 +53,32 @@ class Distilled:
     iterations: int
     data_source: str
     best: BestSet | None = None
+
+    @property
+    def device(self) -> torch.device:
+        return self.images.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.images.dtype
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> "Distilled":
+        """The same set on `device`, its images and step sizes in `dtype` (the best set
+        too)."""
+        best = self.best and replace(self.best, images=self.best.images.to(device, dtype),
+                                     raw_lrs=self.best.raw_lrs.to(device, dtype),
+                                     lrs=self.best.lrs.to(device, dtype))
+        return replace(self, images=self.images.to(device, dtype),
+                       labels=self.labels.to(device), lrs=self.lrs.to(device, dtype),
+                       raw_lrs=self.raw_lrs.to(device, dtype), best=best)
+
+
+def best_set_from_dict(values: dict[str, Any] | None) -> BestSet | None:
+    """A BestSet from its dict in a file (keys beyond its fields, such as a checkpoint's
+    test_acc of the log point, are left out)."""
+    if values is None:
+        return None
+    return BestSet(**{f.name: values[f.name] for f in fields(BestSet)})
 
 
 def _why_unreadable(err: Exception) -> str:
@@ -73,67 +90,23 @@ def _why_unreadable(err: Exception) -> str:
     return f"{type(err).__name__}: {text.splitlines()[0][:200] if text else 'no detail'}"
 
 
-def current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path, write) -> None:
-    """Call write(handle) on a temporary file beside path, then rename it into place; on any
-    failure the temporary file is removed and path is untouched. The file gets the mode a
-    plain open() would give (mkstemp's own is 0600: unreadable to collaborators)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o666 & ~current_umask())
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException as err:
-        Path(tmp).unlink(missing_ok=True)
-        if _disk_full(err, path.parent):
-            raise ArtifactError(
-                f"{path} could not be written: the disk holding {path.parent} is full "
-                f"({shutil.disk_usage(path.parent).free:,} bytes free). The previous "
-                "version, if any, is intact; free some space and run the same command "
-                "again (a distillation resumes from its last checkpoint).") from err
-        raise
-
-
-def _disk_full(err: BaseException, folder: Path) -> bool:
-    """ENOSPC, or torch.save's RuntimeError for a failed write on a (nearly) full disk (its
-    zip writer says "unexpected pos ..." or names a failed write, never the disk)."""
-    if isinstance(err, OSError):
-        return err.errno == errno.ENOSPC
-    text = str(err).lower()
-    return (isinstance(err, RuntimeError) and ("write" in text or "unexpected pos" in text)
-            and shutil.disk_usage(folder).free < 64 * 2**20)
-
-
-def write_json(path: str | Path, obj: Any) -> None:
-    write_atomic(Path(path), lambda h: h.write((json.dumps(obj, indent=2) + "\n").encode()))
-
-
-def save_distilled(path: str | Path, settings: "RunSettings", result: "DistillResult",
-                   data_source: str) -> None:
+def save_distilled(path: str | Path, distilled: Distilled) -> None:
     """Only deterministic content goes in here (no timings), so the same seed and config
     give the same bytes."""
+    cpu = lambda tensor: tensor.detach().cpu().contiguous()  # noqa: E731
     payload = {
         "format": FORMAT,
-        "images": result.images.detach().cpu().contiguous(),
-        "labels": result.labels.cpu().contiguous(),
-        "lrs": result.lrs.detach().cpu().contiguous(),
-        "raw_lrs": result.raw_lrs.detach().cpu().contiguous(),
-        "init_seed": settings.seed,
-        "iterations": result.iterations,
-        "data_source": data_source,
-        "settings": settings.to_dict(),
+        "images": cpu(distilled.images),
+        "labels": cpu(distilled.labels),
+        "lrs": cpu(distilled.lrs),
+        "raw_lrs": cpu(distilled.raw_lrs),
+        "init_seed": distilled.settings.seed,
+        "iterations": distilled.iterations,
+        "data_source": distilled.data_source,
+        "settings": distilled.settings.to_dict(),
     }
-    if result.best is not None:  # the set chosen by the selection subset (distill.ProgressProbe)
-        best = result.best
-        payload["best"] = {key: best[key] for key in
-                           ("iteration", "selection_acc", "images", "raw_lrs", "lrs")}
+    if distilled.best is not None:  # the set chosen by the selection subset
+        payload["best"] = asdict(distilled.best)
     write_atomic(Path(path), lambda h: torch.save(payload, h))
 
 
@@ -162,11 +135,11 @@ def load_distilled(path: str | Path) -> Distilled:
     payload = _load_safely(path, FORMAT, "qdistill distilled set",
                            f"delete the run folder {path.parent} and distill again (in the "
                            f"workflow: snakemake --cores 1 {path.parent / METRICS} all)")
-    best = payload.get("best")
     return Distilled(settings=RunSettings.from_dict(payload["settings"]),
                      images=payload["images"], labels=payload["labels"], lrs=payload["lrs"],
                      raw_lrs=payload["raw_lrs"], iterations=payload["iterations"],
-                     data_source=payload["data_source"], best=BestSet(**best) if best else None)
+                     data_source=payload["data_source"],
+                     best=best_set_from_dict(payload.get("best")))
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -195,11 +168,14 @@ def load_summary_sets(path: str | Path) -> dict[str, Any]:
                         "delete it; the workflow makes it again")
 
 
-def read_json(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError as err:
-        raise ArtifactError(f"{path} not found.") from err
-    except json.JSONDecodeError as err:
-        raise ArtifactError(f"{path} is not valid JSON ({err}); delete it and rerun.") from err
+def run_records(metrics: list[str | Path], distill_logs: list[str | Path]) -> list[dict[str, Any]]:
+    """Each run's evaluation (metrics.json) with its distill log (distill_log.json, the file
+    beside it) under "distill": one record per run, what the tables and figures read."""
+    if len(metrics) != len(distill_logs):
+        raise ValueError(f"{len(metrics)} metrics files but {len(distill_logs)} distill logs")
+    records = []
+    for metrics_file, log_file in zip(map(Path, metrics), map(Path, distill_logs)):
+        if metrics_file.parent != log_file.parent:
+            raise ValueError(f"{metrics_file} and {log_file} are not of the same run")
+        records.append({**read_json(metrics_file), "distill": read_json(log_file)})
+    return records

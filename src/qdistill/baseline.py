@@ -15,7 +15,7 @@ from .config import RunSettings
 from .cost import executions_per_sample
 from .data import ImageData, RealBatches, normalize
 from .training import accuracy, resolve_device, torch_dtype
-from .models import CIRCUIT_PARAMETERS, make_network
+from .models import make_network, stays_at_init
 from .rng import generator
 
 
@@ -37,10 +37,10 @@ def train_full(settings: RunSettings, data: ImageData, epochs: float, lr: float,
                           generator(settings.seed, "baseline-batches"), dtype)
     iterations = max(1, round(epochs * len(batches)))
     trained = [p for name, p in net.named_parameters()
-               if not (settings.circuit_frozen and name in CIRCUIT_PARAMETERS)]
+               if not stays_at_init(name, settings.frozen_circuit)]
     optimizer = torch.optim.Adam(trained, lr=lr)
     test_images = normalize(data.test_images, settings.dataset, dtype)
-    per_sample = executions_per_sample(settings.model, settings.circuit_frozen,
+    per_sample = executions_per_sample(settings.model, settings.frozen_circuit,
                                        settings.dataset.image_shape).training
     curve, samples = [], 0
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from .artifacts import DISTILL_LOG, DISTILLED, ArtifactError, load_distilled, read_json
+from .artifacts import DISTILL_LOG, DISTILLED, METRICS, load_distilled
+from .files import ArtifactError, read_json
 from .config import ConfigError, budget_settings, load_config, run_settings
 from .data import DataError, load_dataset
 from .distill import DistillationDiverged, RunInterrupted
@@ -46,9 +47,12 @@ def evaluate(args: argparse.Namespace, run_dir: Path, overrides: dict) -> None:
     # draws and test images: as the budget the set was distilled with says
     budget = budget_of_run(config, run_dir)
     setup_logging(args.log or run_dir / "evaluate.log")
-    evaluate_run(run_dir, config["data_root"], config["data_mirror"], config["device"],
+    log_file = run_dir / DISTILL_LOG
+    evaluate_run(run_dir / DISTILLED, run_dir / METRICS, config["data_root"],
+                 config["data_mirror"], config["device"],
                  random_real_draws=budget["random_real_draws"],
-                 test_images=budget["eval_test_images"])
+                 test_images=budget["eval_test_images"],
+                 distill_log=log_file if log_file.exists() else None)
 
 
 def publish_or_carry(args: argparse.Namespace, run_dir: Path, overrides: dict) -> None:

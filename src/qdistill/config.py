@@ -7,6 +7,7 @@ CLI and the Snakemake workflow both come through `load_config` and `run_settings
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ class RunSettings:
     freeze_circuit: bool
 
     @property
-    def circuit_frozen(self) -> bool:
+    def frozen_circuit(self) -> bool:
         """Circuit angles left untrained: everywhere (freeze_circuit) or by the model id."""
         return self.freeze_circuit or self.model.frozen_circuit
 
@@ -160,6 +161,12 @@ class RunSettings:
                    **rest)
 
 
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """schemas/config.schema.yaml, read once per process (every check of a config uses it)."""
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
 def _schema_error_message(source: str, err: jsonschema.ValidationError,
                           schema: dict[str, Any]) -> str:
     key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
@@ -180,7 +187,7 @@ def type_command_line_values(config: dict[str, Any]) -> None:
     `--config 'budgets={quick: {seeds: [0, 1]}}'` every number is a string. A string is
     replaced by its YAML reading only where the schema rejects the string and accepts the
     reading, so strings the schema allows (model ids, paths) are never touched."""
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     while True:
         retyped = 0
@@ -208,7 +215,7 @@ def validate_schema(config: dict[str, Any], source: str = "config.yaml") -> None
     """Check config against schemas/config.schema.yaml; the first error, one line naming the
     file, the key, the value and the fix (the Snakefile uses this too: a schema error must
     not print the whole schema)."""
-    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    schema = load_schema()
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(config),
                     key=lambda e: list(map(str, e.absolute_path)))
     if errors:

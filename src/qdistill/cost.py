@@ -71,7 +71,7 @@ def quanvolution_patches(image_shape: tuple[int, int, int]) -> int:
     return channels * (height // 2) * (width // 2)
 
 
-def executions_per_sample(model: ModelSpec, freeze_circuit: bool = False,
+def executions_per_sample(model: ModelSpec, frozen_circuit: bool = False,
                           image_shape: tuple[int, int, int] | None = None) -> ExecutionsPerSample:
     """Circuit executions of one training sample of `model` (all zero for the classical
     LeNet). image_shape (channels, height, width) is needed for a quanvolutional front end."""
@@ -91,7 +91,7 @@ def executions_per_sample(model: ModelSpec, freeze_circuit: bool = False,
         patches = quanvolution_patches(image_shape)
         filter_angles = 3 * model.quanv_layers * 4 if model.quanv_trainable else 0
         front_end = patches * (1 + 2 * filter_angles)
-    frozen = freeze_circuit or model.frozen_circuit
+    frozen = frozen_circuit or model.frozen_circuit
     return ExecutionsPerSample(
         forward=settings,
         angle_shifts=0 if frozen else settings * 2 * 3 * model.n_layers * n,

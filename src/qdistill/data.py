@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .artifacts import write_atomic
 from .config import DATASET_FACTS, DatasetSpec
+from .files import write_atomic
 
 log = logging.getLogger(__name__)
 

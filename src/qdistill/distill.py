@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -28,7 +28,7 @@ from torch.func import functional_call
 from tqdm import tqdm
 
 from . import __version__
-from .artifacts import load_checkpoint, save_checkpoint
+from .artifacts import BestSet, Distilled, best_set_from_dict, load_checkpoint, save_checkpoint
 from .config import RunSettings
 from .cost import quanvolution_patches
 from .data import ImageData, RealBatches, normalize, synthetic_labels
@@ -146,22 +146,14 @@ def circuits_per_sample(net: nn.Module) -> int:
 
 @dataclass
 class DistillResult:
-    images: torch.Tensor  # (distill_steps, n_per_step, C, H, W)
-    labels: torch.Tensor  # (distill_steps, n_per_step)
-    raw_lrs: torch.Tensor  # (T,)
-    iterations: int
-    history: list[dict] = field(default_factory=list)
-    wall_time_s: float = 0.0
-    cpu_time_s: float = 0.0  # this process's CPU time (all threads), resumed parts included
-    circuit_evaluations: int = 0
-    iteration_s: list[float] = field(default_factory=list)  # outer step times, no logging
-    # The set of the log point with the highest selection-subset accuracy (the first such):
-    # {"iteration", "selection_acc", "test_acc", "images", "raw_lrs", "lrs"}.
-    best: dict | None = None
+    """A finished distillation: its set and what its log records."""
 
-    @property
-    def lrs(self) -> torch.Tensor:
-        return step_sizes(self.raw_lrs)
+    distilled: Distilled
+    history: list[dict]  # one line per log point (Distillation.log_point)
+    wall_time_s: float
+    cpu_time_s: float  # this process's CPU time (all threads), resumed parts included
+    circuit_evaluations: int
+    iteration_s: list[float]  # outer step times, no logging
 
 
 def init_synthetic(settings: RunSettings, generator: torch.Generator, dtype: torch.dtype):
@@ -233,7 +225,7 @@ class Initialisations:
             init_seed = int(torch.randint(2**62, (), generator=self.stream))
             net = make_network(s.model, s.dataset, init_seed, s.qnn_backend, self.dtype,
                                self.device)
-            draws.append((net, *split_parameters(net, s.circuit_frozen)))
+            draws.append((net, *split_parameters(net, s.frozen_circuit)))
         return draws
 
 
@@ -251,7 +243,7 @@ class Distillation:
         data = data.to(self.device)
         self.net = make_network(settings.model, settings.dataset, settings.seed,
                                 settings.qnn_backend, self.dtype, self.device)
-        self.theta0, self.constants = split_parameters(self.net, settings.circuit_frozen)
+        self.theta0, self.constants = split_parameters(self.net, settings.frozen_circuit)
         images, labels, raw_lrs = init_synthetic(settings, generator(settings.seed, "synthetic"),
                                                  self.dtype)
         self.images = images.to(self.device).requires_grad_()
@@ -272,7 +264,12 @@ class Distillation:
         self.probe = ProgressProbe.build(data, settings, self.dtype, log_test_images,
                                          selection_images)
         self.per_sample = circuits_per_sample(self.net)
-        self.result = DistillResult(self.images, self.labels, self.raw_lrs, self.iterations)
+        self.data_source = data.source
+        self.history: list[dict] = []
+        self.circuit_evaluations = 0
+        self.iteration_s: list[float] = []
+        # The set of the first log point with the highest selection-subset accuracy.
+        self.best: BestSet | None = None
         self.losses: list[float] = []  # read outer losses since the last log point
         # Not read yet: reading a loss waits for the device, so losses are read (and
         # checked) only where the run logs, checkpoints or ends, never every iteration.
@@ -307,8 +304,8 @@ class Distillation:
         self.scheduler.step()
         self.done += 1
         self.pending.append((self.done, loss))
-        self.result.iteration_s.append(time.perf_counter() - tick)
-        self.result.circuit_evaluations += self.per_sample * len(draws) * (
+        self.iteration_s.append(time.perf_counter() - tick)
+        self.circuit_evaluations += self.per_sample * len(draws) * (
             self.protocol.inner_steps * self.labels.shape[1] + len(real_labels))
 
     def settle(self) -> None:
@@ -335,17 +332,15 @@ class Distillation:
                                self.protocol.distill_epochs)
         params = train_steps(self.net, self.theta0, self.constants, steps, create_graph=False)
         accs = self.probe.measure(self.net, {**params, **self.constants})
-        best = self.result.best
-        if best is None or accs["selection_acc"] > best["selection_acc"]:
-            self.result.best = {"iteration": it, "selection_acc": accs["selection_acc"],
-                                "test_acc": accs["test_acc"],
-                                "images": self.images.detach().cpu().clone(),
-                                "raw_lrs": self.raw_lrs.detach().cpu().clone(),
-                                "lrs": lrs.cpu().clone()}
+        if self.best is None or accs["selection_acc"] > self.best.selection_acc:
+            self.best = BestSet(iteration=it, selection_acc=accs["selection_acc"],
+                                images=self.images.detach().cpu().clone(),
+                                raw_lrs=self.raw_lrs.detach().cpu().clone(),
+                                lrs=lrs.cpu().clone())
         record = {"iteration": it, "outer_loss": sum(self.losses) / len(self.losses), **accs,
                   "lrs": lrs.tolist(), "outer_lr": self.scheduler.get_last_lr()[0],
                   "elapsed_s": self.elapsed()[0]}
-        self.result.history.append(record)
+        self.history.append(record)
         self.losses = []
         log.info(f"iter {it}/{self.iterations} outer loss {record['outer_loss']:.4f} "
                  f"test {accs['test_acc']:.2f}% selection {accs['selection_acc']:.2f}% lrs "
@@ -355,15 +350,16 @@ class Distillation:
     def state_dict(self) -> dict:
         self.settle()
         wall, cpu = self.elapsed()
-        r = self.result
         return {"identity": self.identity(), "iteration": self.done,
                 "images": self.images.detach().cpu(), "raw_lrs": self.raw_lrs.detach().cpu(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "batches": self.batches.state_dict(),
-                "history": r.history, "losses": self.losses, "last_finite": self.last_finite,
-                "circuit_evaluations": r.circuit_evaluations, "iteration_s": r.iteration_s,
-                "best": r.best, "inits": self.inits.stream.get_state(), "elapsed_s": wall,
-                "cpu_s": cpu}
+                "history": self.history, "losses": self.losses,
+                "last_finite": self.last_finite,
+                "circuit_evaluations": self.circuit_evaluations,
+                "iteration_s": self.iteration_s,
+                "best": self.best and asdict(self.best),
+                "inits": self.inits.stream.get_state(), "elapsed_s": wall, "cpu_s": cpu}
 
     def load_state_dict(self, state: dict) -> None:
         with torch.no_grad():
@@ -372,14 +368,12 @@ class Distillation:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.batches.load_state_dict(state["batches"])
-        if state.get("inits") is not None:  # absent in checkpoints of fixed-init runs of 0.2.0
-            self.inits.stream.set_state(state["inits"])
-        r = self.result
-        r.history, r.circuit_evaluations = state["history"], state["circuit_evaluations"]
-        r.iteration_s, r.best = state["iteration_s"], state.get("best")
+        self.inits.stream.set_state(state["inits"])
+        self.history, self.circuit_evaluations = state["history"], state["circuit_evaluations"]
+        self.iteration_s, self.best = state["iteration_s"], best_set_from_dict(state["best"])
         self.losses, self.last_finite = state["losses"], state["last_finite"]
         self.done = state["iteration"]
-        self.elapsed_before, self.cpu_before = state["elapsed_s"], state.get("cpu_s", 0.0)
+        self.elapsed_before, self.cpu_before = state["elapsed_s"], state["cpu_s"]
         self.started = (time.perf_counter(), time.process_time())
 
     def resume(self, checkpointing: Checkpointing | None) -> None:
@@ -398,10 +392,14 @@ class Distillation:
 
     def finish(self) -> DistillResult:
         self.settle()
-        r = self.result
-        r.wall_time_s, r.cpu_time_s = self.elapsed()
-        r.images, r.raw_lrs = self.images.detach(), self.raw_lrs.detach()
-        return r
+        wall, cpu = self.elapsed()
+        raw_lrs = self.raw_lrs.detach()
+        distilled = Distilled(settings=self.settings, images=self.images.detach(),
+                              labels=self.labels, lrs=step_sizes(raw_lrs), raw_lrs=raw_lrs,
+                              iterations=self.iterations, data_source=self.data_source,
+                              best=self.best)
+        return DistillResult(distilled, self.history, wall, cpu, self.circuit_evaluations,
+                             self.iteration_s)
 
 
 def distill(settings: RunSettings, data: ImageData, iterations: int | None = None,
@@ -412,7 +410,8 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     (benchmarks); by default it is epochs x ceil(N_train / batch_size). Every `log_every`
     iterations the history gets the outer loss, the lrs and the accuracies of the current
     set (ProgressProbe: monitor batch, `log_test_images` test images, `selection_images`
-    training images); the set with the best selection accuracy is kept as `result.best`.
+    training images); the set with the best selection accuracy is kept as
+    `result.distilled.best`.
     None of this touches the random streams: the final set does not depend on it.
 
     With `checkpointing`, the full state is saved between iterations (Distillation), and a

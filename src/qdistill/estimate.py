@@ -63,14 +63,15 @@ def estimate_message(jobs: list[PlannedJob], cores: int, budget: str,
     job_seconds = job_seconds if job_seconds is not None else load_job_seconds()
     counts = Counter(job.rule for job in jobs)
     listing = ", ".join(f"{rule} {n}" for rule, n in counts.most_common())
+    count = f"{len(jobs)} job{'s' if len(jobs) != 1 else ''}"
     times = [expected_seconds(j, job_seconds, budget, seconds_per_iteration) for j in jobs]
     known = [t for t in times if t is not None]
     unknown = sorted({j.rule for j, t in zip(jobs, times) if t is None})
     if not known:
-        return (f"Expected: {len(jobs)} jobs ({listing}); no job time is measured at budget "
+        return (f"Expected: {count} ({listing}); no job time is measured at budget "
                 f"{budget}.")
     wall = max(sum(known) / max(cores, 1), max(known))
-    text = (f"Expected: {len(jobs)} jobs ({listing}), about {_duration(wall)} on {cores} "
+    text = (f"Expected: {count} ({listing}), about {_duration(wall)} on {cores} "
             f"core{'s' if cores != 1 else ''}")
     if unknown:
         text += f", plus the {', '.join(unknown)} jobs, not measured at budget {budget}"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from .artifacts import ArtifactError, BestSet, Distilled
+from .artifacts import Distilled
+from .files import ArtifactError
 from .config import RunSettings
 from .cost import executions_per_sample
 from .data import ImageData, normalize
@@ -123,72 +123,64 @@ def run_identity(settings: RunSettings, distilled: Distilled) -> dict[str, Any]:
     """The fields that name a run in every result file made from its distilled set."""
     return {"dataset": settings.dataset.name, "model": settings.model.model_id,
             "seed": settings.seed, "budget": settings.budget,
-            "qnn_backend": settings.qnn_backend, "freeze_circuit": settings.circuit_frozen,
+            "qnn_backend": settings.qnn_backend, "freeze_circuit": settings.frozen_circuit,
             "data_source": distilled.data_source}
 
 
-@dataclass
-class DistilledSet:
-    """A distilled set on its device and dtype, with its run's settings and the normalised
-    test set: what evaluate, the shot-noise and the transfer evaluations all start from."""
+def on_device(distilled: Distilled, data: ImageData, device: str = "auto"
+              ) -> tuple[Distilled, ImageData]:
+    """The set, in its run's dtype, and the data on `device` ("auto": a GPU if there is one):
+    where evaluate, the shot-noise and the transfer evaluations start."""
+    dev = resolve_device(device)
+    return distilled.to(dev, torch_dtype(distilled.settings.dtype)), data.to(dev)
 
-    settings: RunSettings
-    data: ImageData
-    images: torch.Tensor
-    labels: torch.Tensor
-    lrs: torch.Tensor
-    test_images: torch.Tensor
-    device: torch.device
-    dtype: torch.dtype
 
-    @classmethod
-    def on_device(cls, distilled: Distilled, data: ImageData,
-                  device: str = "auto") -> "DistilledSet":
-        settings = distilled.settings
-        dev, dtype = resolve_device(device), torch_dtype(settings.dtype)
-        data = data.to(dev)
-        return cls(settings, data, distilled.images.to(dev, dtype),
-                   distilled.labels.to(dev), distilled.lrs.to(dev, dtype),
-                   normalize(data.test_images, settings.dataset, dtype), dev, dtype)
+def test_set(distilled: Distilled, data: ImageData) -> tuple[torch.Tensor, torch.Tensor]:
+    """The test images, normalised in the set's dtype, and their labels."""
+    images = normalize(data.test_images, distilled.settings.dataset, distilled.dtype)
+    return images, data.test_labels
 
-    def network(self, init_seed: int, backend: str | None = None):
-        """(net, theta0, constants) of the run's model initialised with init_seed."""
-        s = self.settings
-        net = make_network(s.model, s.dataset, init_seed, backend or s.qnn_backend,
-                           self.dtype, self.device)
-        return (net, *split_parameters(net, s.circuit_frozen))
 
-    def accuracies(self, net, theta0, constants, draws: torch.Generator, n_draws: int) -> dict:
-        """Test accuracy (percent) after the learned steps from theta0 on the distilled
-        images, on `n_draws` draws of random real images (same labels and step sizes), and
-        of the untrained network."""
-        s, test = self.settings, (self.test_images, self.data.test_labels)
-        epochs = s.distill.distill_epochs
-        distilled_acc = accuracy_after_steps(net, theta0, constants, self.images, self.labels,
-                                             self.lrs, epochs, *test)
-        init_acc = accuracy(net, {**theta0, **constants}, *test)
-        random_accs = []
-        for _ in range(n_draws):
-            real = normalize(random_real_set(self.data, self.labels, draws).flatten(0, 1),
-                             s.dataset, self.dtype).view_as(self.images)
-            random_accs.append(accuracy_after_steps(net, theta0, constants, real, self.labels,
-                                                    self.lrs, epochs, *test))
-        return {"test_acc": distilled_acc, "random_real_accs": random_accs, "init_acc": init_acc}
+def network(distilled: Distilled, init_seed: int, backend: str | None = None):
+    """(net, theta0, constants) of the run's model initialised with init_seed, on the set's
+    device and dtype."""
+    s = distilled.settings
+    net = make_network(s.model, s.dataset, init_seed, backend or s.qnn_backend,
+                       distilled.dtype, distilled.device)
+    return (net, *split_parameters(net, s.frozen_circuit))
 
-    def best_set_accuracy(self, net, theta0, constants, best: BestSet | None
-                          ) -> dict[str, Any] | None:
-        """The test accuracy of the run's kept best set (the log point with the highest
-        accuracy on the selection subset of training images; never chosen by test
-        accuracy), with where it was found; None for a set distilled without one."""
-        if best is None:
-            return None
-        test = (self.test_images, self.data.test_labels)
-        acc = accuracy_after_steps(net, theta0, constants,
-                                   best.images.to(self.device, self.dtype), self.labels,
-                                   best.lrs.to(self.device, self.dtype),
-                                   self.settings.distill.distill_epochs, *test)
-        return {"test_acc": acc, "iteration": best.iteration,
-                "selection_acc": best.selection_acc, "learned_lrs": best.lrs.tolist()}
+
+def accuracies(distilled: Distilled, data: ImageData, test, net, theta0, constants,
+               draws: torch.Generator, n_draws: int) -> dict[str, Any]:
+    """Test accuracy (percent) after the learned steps from theta0 on the distilled images,
+    on `n_draws` draws of random real images (same labels and step sizes), and of the
+    untrained network."""
+    s, images, labels, lrs = distilled.settings, distilled.images, distilled.labels, distilled.lrs
+    epochs = s.distill.distill_epochs
+    distilled_acc = accuracy_after_steps(net, theta0, constants, images, labels, lrs, epochs,
+                                         *test)
+    init_acc = accuracy(net, {**theta0, **constants}, *test)
+    random_accs = []
+    for _ in range(n_draws):
+        real = normalize(random_real_set(data, labels, draws).flatten(0, 1), s.dataset,
+                         distilled.dtype).view_as(images)
+        random_accs.append(accuracy_after_steps(net, theta0, constants, real, labels, lrs,
+                                                epochs, *test))
+    return {"test_acc": distilled_acc, "random_real_accs": random_accs, "init_acc": init_acc}
+
+
+def best_set_accuracy(distilled: Distilled, test, net, theta0, constants
+                      ) -> dict[str, Any] | None:
+    """The test accuracy of the run's kept best set (the log point with the highest accuracy
+    on the selection subset of training images; never chosen by test accuracy), with where
+    it was found; None for a set distilled without one."""
+    best = distilled.best
+    if best is None:
+        return None
+    acc = accuracy_after_steps(net, theta0, constants, best.images, distilled.labels,
+                               best.lrs, distilled.settings.distill.distill_epochs, *test)
+    return {"test_acc": acc, "iteration": best.iteration,
+            "selection_acc": best.selection_acc, "learned_lrs": best.lrs.tolist()}
 
 
 def summary_sets_identity(dataset: str, seed: int, dtype: str, data: ImageData
@@ -197,18 +189,20 @@ def summary_sets_identity(dataset: str, seed: int, dtype: str, data: ImageData
     return {"dataset": dataset, "seed": seed, "dtype": dtype, "data_md5": data.content_md5()}
 
 
-def checked_summary_sets(sets: dict[str, Any], run: "DistilledSet", data: ImageData
+def checked_summary_sets(sets: dict[str, Any], distilled: Distilled, data: ImageData
                          ) -> dict[str, torch.Tensor]:
     """Precomputed real_summary_sets (artifacts.load_summary_sets) of this very run's
-    dataset (data: all of it), seed, dtype and labels layout, on its device; an error naming
-    the mismatch otherwise."""
-    s = run.settings
+    dataset (data: all of it), seed, dtype and labels layout, on the set's device; an error
+    naming the mismatch otherwise."""
+    s = distilled.settings
     expected = summary_sets_identity(s.dataset.name, s.seed, s.dtype, data)
-    if sets["identity"] != expected or not torch.equal(sets["labels"], run.labels.cpu()):
+    labels = distilled.labels
+    if sets["identity"] != expected or not torch.equal(sets["labels"], labels.cpu()):
         raise ArtifactError(f"the summary sets given ({sets['identity']}, labels "
                             f"{tuple(sets['labels'].shape)}) are not this run's ({expected}, "
-                            f"labels {tuple(run.labels.shape)}); make them for this run.")
-    return {name: sets[name].to(run.device, run.dtype) for name in ("average", "kmeans")}
+                            f"labels {tuple(labels.shape)}); make them for this run.")
+    return {name: sets[name].to(distilled.device, distilled.dtype)
+            for name in ("average", "kmeans")}
 
 
 def evaluate(distilled: Distilled, data: ImageData, device: str = "auto",
@@ -220,17 +214,18 @@ def evaluate(distilled: Distilled, data: ImageData, device: str = "auto",
     k-means centroids) are computed here unless `summary_sets` brings them (the workflow
     makes them once per dataset, seed and layout)."""
     start = time.perf_counter()
-    run = DistilledSet.on_device(distilled, data.with_test_subset(test_images), device)
+    run, subset = on_device(distilled, data.with_test_subset(test_images), device)
     settings, labels, lrs = run.settings, run.labels, run.lrs
-    net, theta0, constants = run.network(settings.seed)
-    accs = run.accuracies(net, theta0, constants, generator(settings.seed, "random-real"),
-                          random_real_draws)
+    test = test_set(run, subset)
+    net, theta0, constants = network(run, settings.seed)
+    accs = accuracies(run, subset, test, net, theta0, constants,
+                      generator(settings.seed, "random-real"), random_real_draws)
     random_accs = accs["random_real_accs"]
-    real_sets = (real_summary_sets(run.data, labels, settings.dataset, run.dtype, settings.seed)
+    real_sets = (real_summary_sets(subset, labels, settings.dataset, run.dtype, settings.seed)
                  if summary_sets is None else checked_summary_sets(summary_sets, run, data))
     summary_accs = {f"{name}_real_acc": accuracy_after_steps(
-        net, theta0, constants, images, labels, lrs, settings.distill.distill_epochs,
-        run.test_images, run.data.test_labels) for name, images in real_sets.items()}
+        net, theta0, constants, images, labels, lrs, settings.distill.distill_epochs, *test)
+        for name, images in real_sets.items()}
     return {
         **run_identity(settings, distilled),
         "n_distilled_images": int(labels.numel()),
@@ -242,12 +237,12 @@ def evaluate(distilled: Distilled, data: ImageData, device: str = "auto",
         "random_real_accs": random_accs,
         "init_acc": accs["init_acc"],
         **summary_accs,
-        "best": run.best_set_accuracy(net, theta0, constants, distilled.best),
+        "best": best_set_accuracy(run, test, net, theta0, constants),
         "learned_lrs": lrs.tolist(),
-        "n_test_images": int(len(run.data.test_labels)),
+        "n_test_images": int(len(test[1])),
         "evaluate_wall_time_s": time.perf_counter() - start,
-        "quantum_parameters": quantum_parameter_counts(net, settings.circuit_frozen),
+        "quantum_parameters": quantum_parameter_counts(net, settings.frozen_circuit),
         "executions_per_sample": executions_per_sample(
-            settings.model, settings.circuit_frozen, settings.dataset.image_shape).training,
+            settings.model, settings.frozen_circuit, settings.dataset.image_shape).training,
         "settings": settings.to_dict(),
     }

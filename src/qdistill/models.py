@@ -104,6 +104,12 @@ class QuantumLeNet(nn.Module):
 CIRCUIT_PARAMETERS = ("qnn.angles",)
 
 
+def stays_at_init(name: str, frozen_circuit: bool) -> bool:
+    """Whether training leaves the parameter `name` at its initial value: the circuit angles
+    of a frozen circuit (config freeze_circuit or the model's frozen_circuit)."""
+    return frozen_circuit and name in CIRCUIT_PARAMETERS
+
+
 def build_model(model: ModelSpec, dataset: DatasetSpec, qnn_backend: str = "fast") -> nn.Module:
     if model.kind == "classical":
         return LeNet(dataset.channels, dataset.image_size, dataset.num_classes)
@@ -148,13 +154,13 @@ def make_network(model: ModelSpec, dataset: DatasetSpec, seed: int, qnn_backend:
     return net.to(device=device, dtype=dtype)
 
 
-def quantum_parameter_counts(net: nn.Module, circuit_frozen: bool = False) -> dict[str, int]:
+def quantum_parameter_counts(net: nn.Module, frozen_circuit: bool = False) -> dict[str, int]:
     """Real degrees of freedom that training changes in the circuits: QNN angles, observables
     (a d x d Hermitian has d**2, half of its raw entries) and the quanvolution filter."""
     counts = {"circuit_angles": 0, "observables": 0, "quanvolution": 0}
     for name, p in net.named_parameters():
-        if name in CIRCUIT_PARAMETERS and not circuit_frozen:
-            counts["circuit_angles"] += p.numel()
+        if name in CIRCUIT_PARAMETERS:
+            counts["circuit_angles"] += 0 if stays_at_init(name, frozen_circuit) else p.numel()
         elif name.endswith("observable_raw"):
             counts["observables"] += p.numel() // 2
         elif name.startswith("trunk.quanv."):

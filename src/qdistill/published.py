@@ -23,13 +23,10 @@ from .artifacts import (
     DISTILL_LOG,
     DISTILLED,
     METRICS,
-    ArtifactError,
     load_checkpoint,
     load_distilled,
-    read_json,
-    write_atomic,
-    write_json,
 )
+from .files import ArtifactError, read_json, write_atomic, write_json
 from .config import REPO_ROOT
 
 PUBLISHED_ROOT = REPO_ROOT / "published"

@@ -22,11 +22,10 @@ from .artifacts import (
     Distilled,
     load_distilled,
     load_summary_sets,
-    read_json,
     save_distilled,
     save_summary_sets,
-    write_json,
 )
+from .files import read_json, write_json
 from .baseline import train_full
 from .config import DatasetSpec, RunSettings
 from .data import ImageData, load_dataset, synthetic_labels
@@ -95,16 +94,17 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
                          selection_images=selection_images)
     for name in (DISTILLED, METRICS):  # the old set and its evaluation, now replaced
         (out_dir / name).unlink(missing_ok=True)
+    distilled, best = result.distilled, result.distilled.best
     # The log first: distilled.pt is the output that marks a run as finished.
     write_json(out_dir / DISTILL_LOG, {
-        "iterations": result.iterations,
+        "iterations": distilled.iterations,
         "wall_time_s": result.wall_time_s,
         "cpu_time_s": result.cpu_time_s,
-        "s_per_iteration": result.wall_time_s / result.iterations,
+        "s_per_iteration": result.wall_time_s / distilled.iterations,
         "circuit_evaluations": result.circuit_evaluations,
         "final_outer_loss": result.history[-1]["outer_loss"] if result.history else None,
-        "best_iteration": result.best["iteration"] if result.best else None,
-        "best_selection_acc": result.best["selection_acc"] if result.best else None,
+        "best_iteration": best.iteration if best else None,
+        "best_selection_acc": best.selection_acc if best else None,
         "history": result.history,
         "threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
@@ -113,7 +113,7 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
         "data_md5": data.content_md5(),
         "python": platform.python_version(),
     })
-    save_distilled(out_dir / DISTILLED, settings, result, data.source)
+    save_distilled(out_dir / DISTILLED, distilled)
     checkpointing.path.unlink(missing_ok=True)  # finished: nothing left to resume
     log.info("wrote %s in %.1f s", out_dir / DISTILLED, result.wall_time_s)
     return out_dir / DISTILLED
@@ -127,19 +127,21 @@ def distilled_and_data(distilled_path: str | Path, data_root: str | Path,
                                    data_mirror)
 
 
-def evaluate_run(run_dir: str | Path, data_root: str | Path,
+def evaluate_run(distilled_path: str | Path, out_file: str | Path, data_root: str | Path,
                  data_mirror: str | Path | None = None, device: str = "auto",
                  random_real_draws: int = 5, test_images: int | None = None,
-                 summary_sets: str | Path | None = None) -> dict[str, Any]:
-    """Evaluate run_dir/distilled.pt and write run_dir/metrics.json (with the distill log)."""
-    run_dir = Path(run_dir)
-    distilled, data = distilled_and_data(run_dir / DISTILLED, data_root, data_mirror)
+                 summary_sets: str | Path | None = None,
+                 distill_log: str | Path | None = None) -> dict[str, Any]:
+    """Evaluate a distilled.pt and write its metrics.json to out_file, with the summary of
+    its distill_log.json (iterations, times, circuit executions, final loss) under
+    "distill"; the log's history stays in the log."""
+    distilled, data = distilled_and_data(distilled_path, data_root, data_mirror)
     metrics = evaluate(distilled, data, device, random_real_draws, test_images,
                        load_summary_sets(summary_sets) if summary_sets else None)
-    distill_log = run_dir / DISTILL_LOG
-    metrics["distill"] = read_json(distill_log) if distill_log.exists() else None
-    write_json(run_dir / METRICS, metrics)
-    log.info("%s: distilled %.2f%%, random real %.2f%%, theta0 %.2f%%", run_dir,
+    metrics["distill"] = ({key: value for key, value in read_json(distill_log).items()
+                           if key != "history"} if distill_log else None)
+    write_json(out_file, metrics)
+    log.info("%s: distilled %.2f%%, random real %.2f%%, theta0 %.2f%%", distilled_path,
              metrics["test_acc"], metrics["random_real_acc_mean"] or float("nan"),
              metrics["init_acc"])
     return metrics

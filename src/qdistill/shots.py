@@ -20,7 +20,7 @@ import torch
 from .artifacts import Distilled
 from .data import ImageData, normalize
 from .training import accuracy
-from .evaluate import DistilledSet, trained_parameters
+from .evaluate import network, on_device, trained_parameters
 from .rng import generator
 
 
@@ -38,11 +38,11 @@ def shot_seed(seed: int, shots: int | None) -> int:
 def evaluate_shots(distilled: Distilled, data: ImageData, shots: list[int],
                    n_images: int, device: str = "auto") -> dict[str, Any]:
     start = time.perf_counter()
-    run = DistilledSet.on_device(distilled, data, device)
-    settings, data = run.settings, run.data
+    run, data = on_device(distilled, data, device)
+    settings = run.settings
     if settings.model.kind != "quantum":
         raise ValueError(f"{settings.model.model_id} has no circuit to measure with shots.")
-    net, theta0, constants = run.network(settings.seed, backend="fast")
+    net, theta0, constants = network(run, settings.seed, backend="fast")
     trained = trained_parameters(net, theta0, constants, run.images, run.labels, run.lrs,
                                  settings.distill.distill_epochs)
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from .models import CIRCUIT_PARAMETERS
+from .models import stays_at_init
 
 Params = dict[str, torch.Tensor]
 
@@ -43,12 +43,12 @@ def step_sizes(raw_lrs: torch.Tensor) -> torch.Tensor:
     return F.softplus(raw_lrs).clamp_min(torch.finfo(raw_lrs.dtype).tiny)
 
 
-def split_parameters(net: nn.Module, freeze_circuit: bool) -> tuple[Params, Params]:
-    """theta0 as (inner-trained parameters, constants). Constants are the frozen circuit
-    angles when freeze_circuit is set; buffers (fixed observables) stay in the module."""
+def split_parameters(net: nn.Module, frozen_circuit: bool) -> tuple[Params, Params]:
+    """theta0 as (inner-trained parameters, constants). Constants are the circuit angles of
+    a frozen circuit; buffers (fixed observables) stay in the module."""
     trained, constants = {}, {}
     for name, p in net.named_parameters():
-        frozen = freeze_circuit and name in CIRCUIT_PARAMETERS
+        frozen = stays_at_init(name, frozen_circuit)
         (constants if frozen else trained)[name] = p.detach().clone().requires_grad_(not frozen)
     return trained, constants
 

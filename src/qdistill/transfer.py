@@ -17,7 +17,7 @@ from typing import Any
 
 from .artifacts import Distilled
 from .data import ImageData
-from .evaluate import DistilledSet, run_identity
+from .evaluate import accuracies, network, on_device, run_identity, test_set
 from .rng import generator
 
 def transfer_other_inits(seed: int, first_seed: int, count: int) -> list[int]:
@@ -39,23 +39,23 @@ def evaluate_transfer(distilled: Distilled, data: ImageData, init_seeds: list[in
     each of `init_seeds`, with one random-real draw and the untrained accuracy per init, on
     `test_images` test images (evaluate()'s class-balanced subset; None: all)."""
     start = time.perf_counter()
-    run = DistilledSet.on_device(distilled, data.with_test_subset(test_images), device)
-    settings = run.settings
+    run, subset = on_device(distilled, data.with_test_subset(test_images), device)
+    settings, test = run.settings, test_set(run, subset)
     if settings.seed in init_seeds or len(set(init_seeds)) != len(init_seeds):
         raise ValueError(f"init_seeds {init_seeds} must be distinct and exclude the run's own "
                          f"seed {settings.seed}; use transfer_other_inits.")
     results = []
     for init_seed in [settings.seed, *init_seeds]:
         # evaluate()'s network and accuracies, with init_seed for the run's seed
-        accs = run.accuracies(*run.network(init_seed),
-                              generator(init_seed, "transfer-random-real"), 1)
+        accs = accuracies(run, subset, test, *network(run, init_seed),
+                          generator(init_seed, "transfer-random-real"), 1)
         results.append({"init_seed": init_seed, "own": init_seed == settings.seed,
                         "test_acc": accs["test_acc"],
                         "random_real_acc": accs["random_real_accs"][0],
                         "init_acc": accs["init_acc"]})
     return {
         **run_identity(settings, distilled),
-        "n_test_images": int(len(run.data.test_labels)),
+        "n_test_images": int(len(test[1])),
         "own_init_acc": results[0]["test_acc"],
         "results": results,
         "wall_time_s": time.perf_counter() - start,
