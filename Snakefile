@@ -73,15 +73,4 @@ report: os.path.abspath(LANDING) if os.path.exists(LANDING) else "rules/captions
 rule all:
     default_target: True
     input:
-        rules.table.output,
-        rules.figures.output,
-        rules.stability.output,
-        rules.landing.output,
-        # the jobs below need runs of every model and seed: not with shipped runs
-        rules.cost.output if QUANTUM_MODELS and not SHIPPED_RUNS else [],
-        rules.extensions.output if HAS_EXTENSIONS and not SHIPPED_RUNS else [],
-        rules.transfer_table.output if transfer_runs() else [],
-        # the random-init sets' own evaluation (their unseen inits: transfer_table)
-        []
-        if SHIPPED_RUNS
-        else expand(f"{RUN}/metrics.json", dataset=DATASETS, model=RANDOM_INIT_MODELS, seed=SEEDS),
+        final_targets(),

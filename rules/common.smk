@@ -133,10 +133,10 @@ def per_dataset_pngs(kind, caption, category):
 
 @functools.lru_cache(maxsize=None)
 def package_imports(path):
-    """The qdistill module files that the file at path imports (imports under `if
-    TYPE_CHECKING:` never run and are left out). Cached: each file is parsed once per
-    workflow start, however many rules ask."""
-    package = os.path.join(workflow.basedir, "src", "qdistill")
+    """The qdistill module files that the file at path imports, relative imports and
+    subpackages included (imports under `if TYPE_CHECKING:` never run and are left out).
+    Cached: each file is parsed once per workflow start, however many rules ask."""
+    src = os.path.join(workflow.basedir, "src")
     with open(path) as handle:
         tree = ast.parse(handle.read())
     typing_only = {
@@ -145,15 +145,24 @@ def package_imports(path):
         if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING"
         for n in ast.walk(block)
     }
-    modules = []
+    # the package a relative import starts from: the file's folder under src/
+    here = os.path.relpath(os.path.dirname(path), src).split(os.sep)
+    files = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.ImportFrom) or id(node) in typing_only:
             continue
-        if node.level == 0 and not (node.module or "").startswith("qdistill"):
+        if node.level:
+            parts = here[: len(here) - node.level + 1] + (node.module or "").split(".")
+        else:
+            parts = (node.module or "").split(".")
+        parts = [p for p in parts if p]
+        if not parts or parts[0] != "qdistill":
             continue  # not the package
-        imported = (node.module or "").removeprefix("qdistill").lstrip(".")
-        modules += [imported] if imported else [alias.name for alias in node.names]
-    return tuple(os.path.join(package, f"{m}.py") for m in modules)
+        base = os.path.join(src, *parts)
+        files += [f"{base}.py", os.path.join(base, "__init__.py")]
+        # `from package import module`: the names may be modules
+        files += [os.path.join(base, f"{alias.name}.py") for alias in node.names]
+    return tuple(f for f in files if os.path.isfile(f))
 
 
 def job_code(script):
@@ -260,3 +269,25 @@ onstart:
             SECONDS_PER_ITERATION,
         )
     )
+
+
+def final_targets():
+    """What `snakemake` with no target makes (the `all` target): Table I, its figures, the stability
+    table and the report's first page; then the cost, extension and transfer tables, which
+    need runs of every model and seed (not with shipped runs), and the random-init sets'
+    own evaluations (their unseen inits: the transfer table)."""
+    targets = [
+        rules.table.output,
+        rules.figures.output,
+        rules.stability.output,
+        rules.landing.output,
+    ]
+    if not SHIPPED_RUNS:
+        targets += [rules.cost.output] if QUANTUM_MODELS else []
+        targets += [rules.extensions.output] if HAS_EXTENSIONS else []
+        targets += expand(
+            f"{RUN}/metrics.json", dataset=DATASETS, model=RANDOM_INIT_MODELS, seed=SEEDS
+        )
+    if transfer_runs():
+        targets.append(rules.transfer_table.output)
+    return targets

@@ -1,9 +1,9 @@
 """Rule cost: cost.csv, shots.csv and their figures (PNG and PDF) from finished runs."""
 
 from qdistill.files import read_json
-from qdistill.figures import cost_figure, save, shots_figure
 from qdistill.logs import start_job
-from qdistill.tables import cost_frame, shots_frame
+from qdistill.report.cost import cost_figure, cost_frame, shots_figure, shots_frame
+from qdistill.report.plotting import save
 
 start_job(snakemake.log[0], snakemake.threads)
 params, output = snakemake.params, snakemake.output

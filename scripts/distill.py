@@ -5,22 +5,17 @@ import signal
 import sys
 from pathlib import Path
 
-from qdistill.config import RunSettings
+from qdistill.config import DistillOptions, RunSettings
 from qdistill.distill import RunInterrupted
 from qdistill.logs import job_data, start_job
 from qdistill.runs import distill_run
 
 start_job(snakemake.log[0], snakemake.threads)
 out_dir = Path(snakemake.output.distilled).parent
-# What a run logs and how often it checkpoints come from the config, not params: changing
-# them must not rerun distillations.
-budget = snakemake.config["budgets"][snakemake.config["budget"]]
 try:
+    # the options come from the config, not params: changing them reruns nothing
     distill_run(RunSettings.from_dict(snakemake.params.settings), out_dir,
-                log_every=budget["log_every"],
-                checkpoint_every=budget["checkpoint_every"],
-                log_test_images=budget["log_test_images"],
-                selection_images=budget["selection_images"], **job_data(snakemake))
+                options=DistillOptions.of_budget(snakemake.config), **job_data(snakemake))
 except RunInterrupted as stop:  # SIGTERM (e.g. SLURM preemption): resumes on the next run
     logging.getLogger("qdistill").warning("%s", stop)
     sys.exit(128 + signal.SIGTERM)

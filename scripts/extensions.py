@@ -1,10 +1,12 @@
 """Rule extensions: extensions.csv (+ .md, .tex), extension_runs.csv and a figure per dataset."""
 
 from qdistill.files import read_json
-from qdistill.figures import accuracy_plot, save
+from qdistill.report.figures import accuracy_plot
+from qdistill.report.plotting import save
 from qdistill.logs import start_job
-from qdistill.tables import extension_runs, extensions_frame, runs_frame, write_extensions
-from qdistill.transfer_report import transfer_frame, transfer_summary
+from qdistill.report.extensions import extension_runs, extensions_frame, write_extensions
+from qdistill.report.table1 import runs_frame
+from qdistill.report.transfer import transfer_frame, transfer_summary
 
 start_job(snakemake.log[0], snakemake.threads)
 params, output = snakemake.params, snakemake.output

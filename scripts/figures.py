@@ -1,10 +1,11 @@
 """Rule figures: distilled image grids, accuracy per model, distillation curves."""
 
-from qdistill import figures
 from qdistill.artifacts import load_distilled, run_records
 from qdistill.config import DATASET_FACTS
 from qdistill.logs import start_job
-from qdistill.tables import runs_frame
+from qdistill.report import figures
+from qdistill.report.plotting import save
+from qdistill.report.table1 import runs_frame
 
 start_job(snakemake.log[0], snakemake.threads)
 datasets, models = snakemake.params.datasets, snakemake.params.models
@@ -22,11 +23,11 @@ for run, distilled_path, pdf in grids:
     facts = DATASET_FACTS[run["dataset"]]
     title = f"{facts.title}, {run['model']}, seed {run['seed']}"
     grid = figures.image_grid(load_distilled(distilled_path), facts.classes, title)
-    figures.save(grid, png(f"distilled_{run['dataset']}_{run['model']}"), pdf)
+    save(grid, png(f"distilled_{run['dataset']}_{run['model']}"), pdf)
 for i, dataset in enumerate(datasets):
-    figures.save(figures.accuracy_plot(runs, dataset, models),
+    save(figures.accuracy_plot(runs, dataset, models),
                  png(f"accuracy_{dataset}"), snakemake.output.accuracy_pdf[i])
-    figures.save(figures.curves_plot(history, dataset, models),
+    save(figures.curves_plot(history, dataset, models),
                  png(f"curves_{dataset}"), snakemake.output.curves_pdf[i])
-    figures.save(figures.progress_plot(history, dataset, models),
+    save(figures.progress_plot(history, dataset, models),
                  png(f"progress_{dataset}"), snakemake.output.progress_pdf[i])

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from qdistill.logs import start_job
-from qdistill.tables import landing_rst
+from qdistill.report.table1 import landing_rst
 
 start_job(snakemake.log[0], snakemake.threads)
 table = pd.read_csv(snakemake.input.table, dtype={"seeds": str, "missing_seeds": str})

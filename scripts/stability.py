@@ -1,9 +1,9 @@
 """Rule stability: stability.csv (+ .md, .tex), stability_runs.csv, a figure per dataset."""
 
 from qdistill.artifacts import run_records
-from qdistill.figures import save
 from qdistill.logs import start_job
-from qdistill.stability import (
+from qdistill.report.plotting import save
+from qdistill.report.stability import (
     stability_figure,
     stability_frame,
     stability_summary,

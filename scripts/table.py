@@ -2,7 +2,7 @@
 
 from qdistill.files import read_json
 from qdistill.logs import start_job
-from qdistill.tables import baseline_frame, runs_frame, table1, write_table1
+from qdistill.report.table1 import baseline_frame, runs_frame, table1, write_table1
 
 start_job(snakemake.log[0], snakemake.threads)
 runs = runs_frame([read_json(p) for p in snakemake.input.metrics])

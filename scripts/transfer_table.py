@@ -2,7 +2,7 @@
 
 from qdistill.files import read_json
 from qdistill.logs import start_job
-from qdistill.transfer_report import (
+from qdistill.report.transfer import (
     transfer_figure,
     transfer_frame,
     transfer_summary,

@@ -10,7 +10,7 @@ from workflow_helpers import copy_workflow, snakemake
 
 from qdistill.artifacts import CHECKPOINT, DISTILL_LOG, DISTILLED, METRICS
 from qdistill.files import ArtifactError, read_json
-from qdistill.config import load_config, run_settings
+from qdistill.config import DistillOptions, load_config, run_settings
 from qdistill.distill import Checkpointing, RunInterrupted, distill
 from qdistill.published import (
     PROVENANCE,
@@ -24,10 +24,13 @@ from qdistill.published import (
 from qdistill.runs import distill_run, evaluate_run
 
 
+# the smoke budget's log, on fewer images: a log point every 4 iterations
+SMALL_LOG = DistillOptions(log_every=4, log_test_images=200, selection_images=200)
+
+
 def smoke_run(config, mnist_root, mirror, out, model="classical", seed=0, evaluate=True):
     settings = run_settings(dict(config, device="cpu"), "mnist", model, seed)
-    distill_run(settings, out, mnist_root, mirror, log_every=4, progress=False,
-                log_test_images=200, selection_images=200)
+    distill_run(settings, out, mnist_root, mirror, SMALL_LOG, progress=False)
     if evaluate:
         budget = config["budgets"][config["budget"]]  # as the workflow's evaluate rule
         evaluate_run(out / DISTILLED, out / METRICS, mnist_root, mirror, "cpu",
@@ -83,8 +86,7 @@ def test_a_carried_run_resumes_to_the_same_bytes(smoke_config, mnist, data_root,
     resumed = tmp_path / "resumed"
     assert resume_carried(root, "smoke", "mnist", "classical", 0, resumed)
     assert not resume_carried(root, "smoke", "mnist", "classical", 1, tmp_path / "other")
-    distill_run(settings, resumed, data_root, mirror, log_every=4, progress=False,
-                log_test_images=200, selection_images=200)
+    distill_run(settings, resumed, data_root, mirror, SMALL_LOG, progress=False)
     assert (resumed / DISTILLED).read_bytes() == (whole / DISTILLED).read_bytes()
     evaluate_run(resumed / DISTILLED, resumed / METRICS, data_root, mirror, "cpu",
                  random_real_draws=1, distill_log=resumed / DISTILL_LOG)

@@ -1,11 +1,11 @@
-"""The stability measures (src/qdistill/stability.py) on logs whose answer is known."""
+"""The stability measures (src/qdistill/report/stability.py) on logs whose answer is known."""
 
 import math
 
 import pytest
 
 from qdistill.config import load_config
-from qdistill.stability import run_stability, stability_frame, stability_summary
+from qdistill.report.stability import run_stability, stability_frame, stability_summary
 
 VARIANTS = load_config()["model_variants"]
 

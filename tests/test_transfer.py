@@ -16,7 +16,7 @@ from qdistill.data import ImageData
 from qdistill.evaluate import evaluate
 from qdistill.runs import distill_run, transfer_run
 from qdistill.transfer import evaluate_transfer, transfer_other_inits
-from qdistill.transfer_report import (
+from qdistill.report.transfer import (
     FRAME_COLUMNS,
     SUMMARY_COLUMNS,
     transfer_figure,
@@ -180,7 +180,7 @@ def test_table_writers_and_figure(tmp_path):
 def test_tables_and_figure_need_no_pennylane(tmp_path):
     """The transfer_table rule runs in the report env, which has no PennyLane."""
     code = ("import sys; sys.modules['pennylane'] = None\n"
-            "from qdistill import transfer_report as transfer\n"
+            "from qdistill.report import transfer\n"
             f"results = {hand_made_results()!r}\n"
             "frame = transfer.transfer_frame(results)\n"
             f"d = {str(tmp_path)!r}\n"

@@ -16,7 +16,7 @@ from workflow_helpers import REPO, copy_workflow, snakemake
 
 from qdistill.artifacts import load_distilled
 from qdistill.files import ArtifactError
-from qdistill.tables import TABLE1_COLUMNS, paper_numbers
+from qdistill.report.table1 import TABLE1_COLUMNS, paper_numbers
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 EXTENSIONS = CONFIG["extensions"]
@@ -286,7 +286,7 @@ def test_a_change_of_library_code_reruns_the_jobs_that_run_it(smoke_run):
     workdir, config = smoke_run
     report = {"table", "figures", "stability", "landing", "cost", "extensions",
               "transfer_table", "all"}
-    for module in ("tables.py", "evaluate.py"):
+    for module in ("report/cells.py", "evaluate.py"):
         path = workdir / "src/qdistill" / module
         original, stat = path.read_bytes(), path.stat()
         # a real change: Snakemake 9 ignores a newer input whose checksum it has recorded
@@ -296,7 +296,7 @@ def test_a_change_of_library_code_reruns_the_jobs_that_run_it(smoke_run):
         finally:  # the other tests need the finished state
             path.write_bytes(original)
             os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-        if module == "tables.py":
+        if module == "report/cells.py":
             assert jobs == dict.fromkeys(report, 1)
         else:
             assert jobs["evaluate"] == 26 and set(jobs) >= report

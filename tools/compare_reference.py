@@ -290,10 +290,10 @@ def build_pair(ref, arch: str, model_id: str, mapping: dict[str, str], backend: 
     net = make_network(settings.model, settings.dataset, settings.seed, settings.qnn_backend,
                        dtype, "cpu")
     copy_weights(their_init, net, mapping)
-    theta0, constants = split_parameters(net, settings.circuit_frozen)
+    theta0, constants = split_parameters(net, settings.frozen_circuit)
     if arch == "QNN":
         report["checks"][f"{model_id}: circuit angles frozen"] = (
-            settings.circuit_frozen and "qnn.angles" in constants)
+            settings.frozen_circuit and "qnn.angles" in constants)
     return SimpleNamespace(arch=arch, mapping=mapping, settings=settings, state=state,
                            theirs=theirs, their_init=their_init, net=net, theta0=theta0,
                            constants=constants)

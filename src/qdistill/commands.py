@@ -11,7 +11,7 @@ import torch
 
 from .artifacts import DISTILL_LOG, DISTILLED, METRICS, load_distilled
 from .files import ArtifactError, read_json
-from .config import ConfigError, budget_settings, load_config, run_settings
+from .config import ConfigError, DistillOptions, budget_settings, load_config, run_settings
 from .data import DataError, load_dataset
 from .distill import DistillationDiverged, RunInterrupted
 from .logs import setup_logging
@@ -34,12 +34,8 @@ def distill(args: argparse.Namespace, run_dir: Path, overrides: dict) -> None:
     config = load_config(args.config, overrides)
     settings = run_settings(config, args.dataset, args.model, args.seed)
     setup_logging(args.log or run_dir / "distill.log")  # only once the input is good
-    budget = budget_settings(config)
     distill_run(settings, run_dir, config["data_root"], config["data_mirror"],
-                log_every=budget["log_every"], progress=not args.no_progress,
-                checkpoint_every=budget["checkpoint_every"],
-                log_test_images=budget["log_test_images"],
-                selection_images=budget["selection_images"])
+                DistillOptions.of_budget(config), progress=not args.no_progress)
 
 
 def evaluate(args: argparse.Namespace, run_dir: Path, overrides: dict) -> None:
@@ -64,7 +60,7 @@ def publish_or_carry(args: argparse.Namespace, run_dir: Path, overrides: dict) -
         log.info("%s is unfinished: carried to %s", run_dir, carry(run_dir, root, extra))
         return
     data_md5 = read_json(run_dir / DISTILL_LOG).get("data_md5")
-    if data_md5 is None:  # a log written before it recorded the data's md5
+    if data_md5 is None:  # the oldest shipped logs do not record it
         dataset = load_distilled(run_dir / DISTILLED).settings.dataset.name
         data_md5 = load_dataset(dataset, config["data_root"],
                                 config["data_mirror"]).content_md5()

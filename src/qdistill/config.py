@@ -341,6 +341,24 @@ def budget_settings(config: dict[str, Any]) -> dict[str, Any]:
     return config["budgets"][config["budget"]]
 
 
+@dataclass(frozen=True)
+class DistillOptions:
+    """How a distillation is watched, apart from what it computes (RunSettings): the final
+    set never depends on these, so changing them reruns nothing (the kept best set is
+    chosen among the log points). Defaults: the library's, for a call without a config."""
+
+    log_every: int = 100  # outer iterations between log points
+    checkpoint_every: int = 0  # outer iterations between checkpoints (0: only on SIGTERM)
+    log_test_images: int | None = None  # test images measured at a log point (None: all)
+    selection_images: int = 10_000  # training images that choose the kept best set
+
+    @classmethod
+    def of_budget(cls, config: dict[str, Any]) -> "DistillOptions":
+        """The options of the config's budget: what the workflow and the CLI both run."""
+        budget = budget_settings(config)
+        return cls(**{f.name: budget[f.name] for f in dataclasses.fields(cls)})
+
+
 def model_spec(config: dict[str, Any], model_id: str) -> ModelSpec:
     variants = config["model_variants"]
     if model_id not in variants:

@@ -27,7 +27,7 @@ from .artifacts import (
 )
 from .files import read_json, write_json
 from .baseline import train_full
-from .config import DatasetSpec, RunSettings
+from .config import DatasetSpec, DistillOptions, RunSettings
 from .data import ImageData, load_dataset, synthetic_labels
 from .distill import Checkpointing, distill
 from .evaluate import evaluate, real_summary_sets, summary_sets_identity
@@ -71,15 +71,14 @@ def source_commit() -> str | None:
 
 
 def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Path,
-                data_mirror: str | Path | None = None, log_every: int = 100,
-                progress: bool = True, checkpoint_every: int = 0,
-                log_test_images: int | None = None, selection_images: int = 10_000) -> Path:
+                data_mirror: str | Path | None = None,
+                options: DistillOptions = DistillOptions(), progress: bool = True) -> Path:
     """Distill one dataset x model x seed into out_dir/distilled.pt (+ distill_log.json).
     Outputs of an earlier run in out_dir stay until the new ones are ready (a bad call
     destroys nothing), then all of them are replaced: none may outlive a new run.
 
-    out_dir/checkpoint.pt holds the run's state every `checkpoint_every` iterations and on
-    SIGTERM; a run started again resumes from it (if its settings match) and deletes it
+    out_dir/checkpoint.pt holds the run's state every `options.checkpoint_every` iterations
+    and on SIGTERM; a run started again resumes from it (if its settings match) and deletes it
     once the outputs are written."""
     out_dir = Path(out_dir)
     data = load_dataset(settings.dataset.name, data_root, data_mirror)
@@ -87,11 +86,11 @@ def distill_run(settings: RunSettings, out_dir: str | Path, data_root: str | Pat
     log.info("distilling %s / %s / seed %d, budget %s, data %s, backend %s, threads %d",
              settings.dataset.name, settings.model.model_id, settings.seed, settings.budget,
              data.source, settings.qnn_backend, torch.get_num_threads())
-    checkpointing = Checkpointing(out_dir / CHECKPOINT, checkpoint_every)
+    checkpointing = Checkpointing(out_dir / CHECKPOINT, options.checkpoint_every)
     with stop_on_sigterm(checkpointing):
-        result = distill(settings, data, log_every=log_every, progress=progress,
-                         checkpointing=checkpointing, log_test_images=log_test_images,
-                         selection_images=selection_images)
+        result = distill(settings, data, log_every=options.log_every, progress=progress,
+                         checkpointing=checkpointing, log_test_images=options.log_test_images,
+                         selection_images=options.selection_images)
     for name in (DISTILLED, METRICS):  # the old set and its evaluation, now replaced
         (out_dir / name).unlink(missing_ok=True)
     distilled, best = result.distilled, result.distilled.best

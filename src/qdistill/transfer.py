@@ -7,7 +7,7 @@ init seeds (transfer_other_inits) and the test accuracy is measured. For context
 init: one draw of random real images with the same labels layout and step sizes, and the
 untrained network. The run's own init is evaluated too and reproduces evaluate()'s
 test_acc exactly, which ties this table to Table I. The table and figure:
-transfer_report.py.
+report/transfer.py.
 """
 
 from __future__ import annotations

@@ -8,10 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 
-from .config import dataset_title
-from .tables import mean_std_cells, one_decimal, signed_cells, write_markdown_and_latex
+from ..config import dataset_title
+from .cells import joined, mean_std_cells, one_decimal, signed_cells, write_markdown_and_latex
+from .plotting import accuracy_axes, save
 
 FRAME_COLUMNS = ["dataset", "model", "seed", "init_seed", "own", "test_acc", "random_real_acc",
                  "init_acc", "budget"]
@@ -50,7 +53,7 @@ def transfer_summary(frame: pd.DataFrame, variants: dict[str, dict] | None = Non
             "drop": own_mean - other_mean,
             "other_random_real_mean": other.random_real_acc.mean(),
             "n_other_inits": len(other) / sel.seed.nunique(),
-            "budget": "+".join(sorted(set(map(str, sel.budget))))})
+            "budget": joined(sel.budget)})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
@@ -86,11 +89,6 @@ def transfer_figure(frame: pd.DataFrame, dataset: str, path_png: str | Path) -> 
     """Per model: test accuracy from every other init (points, their mean as a line), from
     the own init (red stars, one per run), and of random real images from the other inits
     (faint grey). Saved as path_png and as the PDF beside it; returns the PDF's path."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from .figures import accuracy_axes, save  # sets the Agg backend and the theme
-
     sel = frame[frame.dataset == dataset]
     models = list(dict.fromkeys(sel.model))
     other, own = sel[~sel.own], sel[sel.own]

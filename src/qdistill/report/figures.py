@@ -1,43 +1,20 @@
-"""Figures (seaborn/matplotlib, PNG and PDF): distilled image grids, accuracy per model with
-every seed and the paper's value, and outer-loss / test-batch accuracy curves."""
+"""The figures of the Table I runs (PNG and PDF): distilled image grids, accuracy per
+model with every seed and the paper's value, outer-loss / test-batch accuracy curves and
+the test accuracy along each run."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+import torch
 
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-import torch  # noqa: E402
-
-from .artifacts import Distilled  # noqa: E402
-from .config import dataset_title  # noqa: E402
-from .tables import paper_numbers  # noqa: E402
-
-sns.set_theme(style="whitegrid", context="paper")
-
-
-def budget_label(frame: pd.DataFrame) -> str:
-    """'budget quick, 295 iterations' (or ranges) of the runs in a frame, for titles: a
-    smoke figure never looks like a final one."""
-    budgets = "+".join(sorted(set(map(str, frame.budget)))) if "budget" in frame else "?"
-    its = sorted(set(int(i) for i in frame.iterations.dropna())) if "iterations" in frame else []
-    span = f"{its[0]:,}" if len(its) == 1 else (f"{its[0]:,}-{its[-1]:,}" if its else "?")
-    return f"budget {budgets}, {span} iterations"
-
-
-def chance_line(ax: plt.Axes, classes: int = 10) -> None:
-    ax.axhline(100 / classes, color="black", linestyle=":", linewidth=0.8, label="chance")
-
-
-def save(fig: plt.Figure, png: str | Path, pdf: str | Path) -> None:
-    fig.savefig(png, dpi=150, bbox_inches="tight")
-    fig.savefig(pdf, bbox_inches="tight")
-    plt.close(fig)
+from ..artifacts import Distilled
+from ..config import dataset_title
+from .plotting import accuracy_axes, budget_label, chance_line
+from .table1 import paper_numbers
 
 
 def image_grid(distilled: Distilled, classes: list[str], title: str) -> plt.Figure:
@@ -64,16 +41,6 @@ def image_grid(distilled: Distilled, classes: list[str], title: str) -> plt.Figu
     budget = distilled.settings.budget
     fig.suptitle(f"{title} (budget {budget}, {distilled.iterations:,} iterations)", fontsize=9)
     return fig
-
-
-def accuracy_axes(ax: plt.Axes, dataset: str, what: str) -> None:
-    """Accuracy axes (0 to 100 %), one legend entry per label, outside on the right."""
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left",
-              bbox_to_anchor=(1.01, 1.0))
-    ax.set(ylim=(0, 100), xlabel="", ylabel="test accuracy (%)",
-           title=f"{dataset_title(dataset)}: {what}")
 
 
 def accuracy_plot(runs: pd.DataFrame, dataset: str, models: list[str],
@@ -168,42 +135,3 @@ def history_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
              **record}
             for m in metrics for record in (m.get("distill") or {}).get("history", [])]
     return pd.DataFrame(rows).drop(columns=["lrs"], errors="ignore")
-
-
-def cost_figure(cost: pd.DataFrame, full_data: list[dict[str, Any]], dataset: str) -> plt.Figure:
-    """Test accuracy against circuit executions (log scale): full-data training as curves,
-    each distilled set's training as a point."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    palette = dict(zip(sorted(set(cost.model)), sns.color_palette("tab10")))
-    for f in full_data:
-        points = [p for p in f["curve"] if p["executions"] > 0]
-        ax.plot([p["executions"] for p in points], [p["test_acc"] for p in points],
-                color=palette.get(f["model"], "grey"), alpha=0.8, marker="o", markersize=3,
-                label=f"{f['model']}, full data (seed {f['seed']})")
-    distilled = cost[cost.shots.isna()]
-    for model, rows in distilled.groupby("model", sort=False):
-        ax.scatter(rows.distilled_executions, rows.distilled_acc, color=palette[model],
-                   marker="*", s=120, zorder=5, label=f"{model}, distilled set")
-    ax.set(xscale="log", ylim=(0, 100), xlabel="circuit executions of training (log scale)",
-           ylabel="test accuracy (%)",
-           title=f"{dataset_title(dataset)}: accuracy against circuit executions")
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return fig
-
-
-def shots_figure(shots: pd.DataFrame, dataset: str) -> plt.Figure:
-    """Test accuracy against shots per execution (log scale) per model, the analytic value
-    as a dashed line."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    models = list(dict.fromkeys(shots.model))
-    palette = dict(zip(models, sns.color_palette("tab10")))
-    finite = shots[shots.shots.notna()]
-    sns.lineplot(finite, x="shots", y="test_acc", hue="model", hue_order=models,
-                 palette=palette, marker="o", errorbar=("pi", 100), ax=ax)
-    for model, rows in shots[shots.shots.isna()].groupby("model", sort=False):
-        ax.axhline(rows.test_acc.mean(), color=palette[model], linestyle="--", linewidth=0.8)
-    ax.set(xscale="log", xlabel="shots per circuit execution (log scale; dashed: analytic)",
-           ylabel="test accuracy (%)",
-           title=f"{dataset_title(dataset)}: accuracy under shot noise")
-    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return fig

@@ -13,7 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
+
+from ..config import dataset_title
+from . import plotting  # noqa: F401  (the Agg backend and the theme)
+from .cells import joined, mean_std_cells, model_cells, one_decimal, write_markdown_and_latex
 
 RUN_COLUMNS = ["dataset", "model", "seed", "budget", "final_acc", "best_acc", "log_points",
                "accuracy_source", "acc_volatility", "acc_range", "loss_volatility"]
@@ -59,8 +65,6 @@ def stability_frame(metrics: list[dict[str, Any]]) -> pd.DataFrame:
 def stability_summary(frame: pd.DataFrame, models: list[str],
                       variants: dict[str, dict]) -> pd.DataFrame:
     """Per dataset x model (config order): spread over seeds and mean volatilities."""
-    from .tables import OBSERVABLE_TITLES
-
     rows = []
     for dataset in dict.fromkeys(frame.dataset):
         for model in models:
@@ -68,25 +72,20 @@ def stability_summary(frame: pd.DataFrame, models: list[str],
             if sel.empty:
                 continue
             spec = variants[model]
-            quantum = spec["kind"] == "quantum"
             rows.append({
                 "dataset": dataset, "model": model,
-                "residual": ("yes" if spec["residual"] else "no") if quantum else "",
-                "observable": OBSERVABLE_TITLES[spec["observable"]] if quantum else "",
+                **model_cells(spec),
                 "n_seeds": len(sel), "final_acc_mean": sel.final_acc.mean(),
                 "final_acc_std": sel.final_acc.std(ddof=1) if len(sel) > 1 else float("nan"),
                 "acc_volatility_mean": sel.acc_volatility.mean(),
                 "acc_range_mean": sel.acc_range.mean(),
                 "loss_volatility_mean": sel.loss_volatility.mean(),
-                "budget": "+".join(sorted(set(map(str, sel.budget))))})
+                "budget": joined(sel.budget)})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
 def write_stability(frame: pd.DataFrame, summary: pd.DataFrame, csv: str | Path,
                     runs_csv: str | Path, md: str | Path, tex: str | Path) -> None:
-    from .config import dataset_title
-    from .tables import mean_std_cells, one_decimal, write_markdown_and_latex
-
     summary.to_csv(csv, index=False, float_format="%.3f")
     frame.to_csv(runs_csv, index=False, float_format="%.3f")
     shown = summary.copy()
@@ -109,12 +108,6 @@ def write_stability(frame: pd.DataFrame, summary: pd.DataFrame, csv: str | Path,
 
 def stability_figure(frame: pd.DataFrame, dataset: str, models: list[str]):
     """Accuracy volatility (left) and final accuracy (right) per model, every seed a point."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from . import figures  # noqa: F401  (the Agg backend and the theme)
-    from .config import dataset_title
-
     sel = frame[frame.dataset == dataset]
     order = [m for m in models if m in set(sel.model)]
     fig, axes = plt.subplots(1, 2, figsize=(2 * (0.9 * len(order) + 1.5), 3.4))
@@ -126,7 +119,7 @@ def stability_figure(frame: pd.DataFrame, dataset: str, models: list[str]):
                       jitter=0.15, ax=ax)
         ax.set(xlabel="", ylabel=label)
         ax.tick_params(axis="x", rotation=35)
-    budget = "+".join(sorted(set(map(str, sel.budget))))
+    budget = joined(sel.budget)
     fig.suptitle(f"{dataset_title(dataset)}: stability of the distillation "
                  f"(budget {budget}; every seed a point)", fontsize=9)
     fig.tight_layout()
