@@ -63,14 +63,25 @@ def sgemm_gflops(n: int = 512, seconds: float = 0.5) -> float:
     return best
 
 
+def library():
+    """This version's outer-iteration module: qdistill.hypergradient, or in older commits
+    qdistill.distill (with outer_step, or only outer_loss)."""
+    try:
+        from qdistill import hypergradient as lib
+    except ImportError:
+        from qdistill import distill as lib
+    return lib
+
+
 def real_batch_pass(net, theta0, constants, real):
     """The outer loss on the real batch at theta0 (no inner steps) and its gradient in
     theta0: the real-batch pass, as the library of this version computes it."""
     import torch
 
-    from qdistill import distill as lib
-
-    if hasattr(lib, "outer_step"):
+    lib = library()
+    if hasattr(lib, "real_batch_gradient"):
+        lib.real_batch_gradient(net, theta0, constants, *real, lib.CPU_REAL_CHUNK)
+    elif hasattr(lib, "outer_step"):
         loss, backward = lib.outer_step(net, theta0, constants, [], *real, lib.CPU_REAL_CHUNK)
         backward(list(theta0.values()))
     else:
@@ -80,18 +91,23 @@ def real_batch_pass(net, theta0, constants, real):
 
 def one_iteration(net, theta0, constants, settings, real):
     """One outer iteration's loss and hypergradient at the initial synthetic set."""
-    from qdistill import distill as lib
+    from qdistill import distill
     from qdistill.rng import generator
 
-    inner = lib
-    if not hasattr(lib, "inner_schedule"):
+    lib = library()
+    inner = distill
+    if not hasattr(distill, "inner_schedule"):
         from qdistill import training as inner
-    images, labels, raw_lrs = lib.init_synthetic(settings, generator(0, "synthetic"),
-                                                 real[0].dtype)
+    images, labels, raw_lrs = distill.init_synthetic(settings, generator(0, "synthetic"),
+                                                     real[0].dtype)
     images.requires_grad_()
     raw_lrs.requires_grad_()
-    steps = inner.inner_schedule(images, labels, inner.step_sizes(raw_lrs),
-                                 settings.distill.distill_epochs)
+    epochs = settings.distill.distill_epochs
+    if hasattr(lib, "hypergradient"):
+        lib.hypergradient([(net, theta0, constants)], images, labels, raw_lrs, epochs, *real,
+                          lib.CPU_REAL_CHUNK)
+        return
+    steps = inner.inner_schedule(images, labels, inner.step_sizes(raw_lrs), epochs)
     if hasattr(lib, "outer_step"):
         _, backward = lib.outer_step(net, theta0, constants, steps, *real, lib.CPU_REAL_CHUNK)
         backward([images, raw_lrs])

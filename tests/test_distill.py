@@ -8,7 +8,8 @@ import torch
 
 from qdistill.config import run_settings
 from qdistill.data import normalize
-from qdistill.distill import distill, init_synthetic, outer_loss, outer_step
+from qdistill.distill import distill, init_synthetic
+from qdistill.hypergradient import hypergradient, outer_loss
 from qdistill.training import inner_schedule, split_parameters, step_sizes, train_steps
 from qdistill.models import make_network
 
@@ -86,8 +87,9 @@ def test_float32_runs_stay_close_to_float64(smoke_config, mnist, model_id):
 
 
 @pytest.mark.parametrize("model_id", ["classical", "q-res-herm", "q-res-herm-quanv"])
-def test_chunked_outer_step_is_the_outer_loss_and_its_gradient(smoke_config, mnist, model_id):
-    """outer_step takes the real batch in chunks (here 5 + 5 + 5 + 1 images) and pushes the
+def test_chunked_hypergradient_is_the_outer_loss_and_its_gradient(smoke_config, mnist,
+                                                                  model_id):
+    """hypergradient takes the real batch in chunks (here 5 + 5 + 5 + 1 images) and pushes the
     summed dL/dtheta_T through the inner steps once: the loss and hypergradients of the
     definition, to float64 rounding, and finite differences agree with it."""
     settings, net, theta0, constants, images, labels, raw_lrs, loss = tiny_problem(
@@ -99,15 +101,8 @@ def test_chunked_outer_step_is_the_outer_loss_and_its_gradient(smoke_config, mni
     real_x = normalize(mnist.train_images[::997][:16], settings.dataset, torch.float64)
     real_y = mnist.train_labels[::997][:16]
 
-    def chunked(images, raw_lrs, backward_into=None):
-        steps = inner_schedule(images, labels, step_sizes(raw_lrs),
-                               settings.distill.distill_epochs)
-        value, backward = outer_step(net, theta0, constants, steps, real_x, real_y, chunk=5)
-        if backward_into:
-            backward(backward_into)
-        return value
-
-    value = chunked(images, raw_lrs, [images, raw_lrs])
+    value = hypergradient([(net, theta0, constants)], images, labels, raw_lrs,
+                          settings.distill.distill_epochs, real_x, real_y, chunk=5)
     torch.testing.assert_close(value, whole.detach(), rtol=1e-13, atol=0)
     for got, want in zip([images.grad, raw_lrs.grad], expected):
         torch.testing.assert_close(got, want, rtol=1e-11, atol=1e-14)

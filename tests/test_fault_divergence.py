@@ -3,7 +3,7 @@ values in the message, and writes nothing that looks like success."""
 
 import pytest
 
-import qdistill.distill as distill_module
+import qdistill.hypergradient as hypergradient_module
 from qdistill.artifacts import DISTILL_LOG, DISTILLED, METRICS
 from qdistill.cli import main
 from qdistill.config import run_settings
@@ -14,14 +14,14 @@ from qdistill.distill import DistillationDiverged, distill
 def poisoned_at_iteration_3(monkeypatch):
     """The outer loss turns NaN (or inf) at the third outer iteration."""
     calls = {"n": 0}
-    real_outer_step = distill_module.outer_step
+    real_batch_gradient = hypergradient_module.real_batch_gradient
 
     def poison(value):
-        def outer_step(*args):
+        def poisoned(*args):
             calls["n"] += 1
-            loss, backward = real_outer_step(*args)
-            return (loss * value if calls["n"] == 3 else loss), backward
-        monkeypatch.setattr(distill_module, "outer_step", outer_step)
+            loss, grads = real_batch_gradient(*args)
+            return (loss * value if calls["n"] == 3 else loss), grads
+        monkeypatch.setattr(hypergradient_module, "real_batch_gradient", poisoned)
     return poison
 
 

@@ -6,13 +6,8 @@ import torch
 
 from qdistill.config import DEFAULT_CONFIG, ConfigError, load_config, run_settings
 from qdistill.data import normalize
-from qdistill.distill import (
-    Initialisations,
-    distill,
-    init_synthetic,
-    outer_gradient,
-    outer_loss,
-)
+from qdistill.distill import Initialisations, distill, init_synthetic
+from qdistill.hypergradient import hypergradient, outer_loss
 from qdistill.training import inner_schedule, split_parameters, step_sizes
 from qdistill.artifacts import load_summary_sets
 from qdistill.files import ArtifactError
@@ -51,14 +46,14 @@ def test_random_init_models_must_be_random_variants():
 
 @pytest.mark.parametrize("model_id", ["classical-random", "q-res-herm-random"])
 def test_gradient_over_drawn_nets_is_the_mean_hypergradient(smoke_config, mnist, model_id):
-    """outer_gradient over two drawn networks: the mean of the definition's outer losses and
+    """hypergradient over two drawn networks: the mean of the definition's outer losses and
     its gradient (float64), and finite differences agree."""
     config = dict(smoke_config, dtype="float64",
                   random_init=dict(smoke_config["random_init"], distill_steps=1))
     settings = run_settings(config, "mnist", model_id, 0)
     inits = Initialisations(settings, None, torch.float64, torch.device("cpu"))
-    draws = [inits.draw()[0] for _ in range(2)]
-    assert not torch.equal(draws[0][1]["trunk.conv1.weight"], draws[1][1]["trunk.conv1.weight"])
+    networks = [inits.networks()[0] for _ in range(2)]
+    assert not torch.equal(networks[0][1]["trunk.conv1.weight"], networks[1][1]["trunk.conv1.weight"])
     images, labels, raw_lrs = init_synthetic(settings, torch.Generator().manual_seed(0),
                                              torch.float64)
     real_x = normalize(mnist.train_images[::997][:16], settings.dataset, torch.float64)
@@ -66,12 +61,12 @@ def test_gradient_over_drawn_nets_is_the_mean_hypergradient(smoke_config, mnist,
 
     def mean_loss(images, raw_lrs):
         steps = inner_schedule(images, labels, step_sizes(raw_lrs), 3)
-        return sum(outer_loss(n, t, c, steps, real_x, real_y) for n, t, c in draws) / 2
+        return sum(outer_loss(n, t, c, steps, real_x, real_y) for n, t, c in networks) / 2
 
     images.requires_grad_()
     raw_lrs.requires_grad_()
     want = torch.autograd.grad(mean_loss(images, raw_lrs), [images, raw_lrs])
-    got = outer_gradient(draws, images, labels, raw_lrs, 3, real_x, real_y, chunk=5)
+    got = hypergradient(networks, images, labels, raw_lrs, 3, real_x, real_y, chunk=5)
     torch.testing.assert_close(got, mean_loss(images, raw_lrs).detach(), rtol=1e-13, atol=0)
     torch.testing.assert_close(images.grad, want[0], rtol=1e-11, atol=1e-14)
     torch.testing.assert_close(raw_lrs.grad, want[1], rtol=1e-11, atol=1e-14)
@@ -98,11 +93,11 @@ def test_random_init_draws_fresh_nets_reproducibly(smoke_config, mnist):
     theta0, constants = split_parameters(net, False)
     inits = Initialisations(fixed, (net, theta0, constants), torch.float32,
                             torch.device("cpu"))
-    assert inits.draw()[0][1] is theta0  # fixed: the run's own theta0 every time
+    assert inits.networks()[0][1] is theta0  # fixed: the run's own theta0 every time
     random = Initialisations(settings, None, torch.float32, torch.device("cpu"))
-    seen = [random.draw() for _ in range(2)]
+    seen = [random.networks() for _ in range(2)]
     assert len(seen[0]) == 2
-    weights = [d[1]["trunk.conv1.weight"] for draw in seen for d in draw]
+    weights = [n[1]["trunk.conv1.weight"] for drawn in seen for n in drawn]
     assert all(not torch.equal(a, b) for i, a in enumerate(weights) for b in weights[i + 1:])
 
 

@@ -1,6 +1,7 @@
 """Shipped runs (published/): shipping, carrying an unfinished run over and resuming it, and
 the workflow building Table I from shipped runs without distilling."""
 
+import hashlib
 import json
 
 import pandas as pd
@@ -9,7 +10,7 @@ import torch
 from workflow_helpers import copy_workflow, snakemake
 
 from qdistill.artifacts import CHECKPOINT, DISTILL_LOG, DISTILLED, METRICS
-from qdistill.files import ArtifactError, read_json
+from qdistill.files import ArtifactError, read_json, write_json
 from qdistill.config import DistillOptions, load_config, run_settings
 from qdistill.distill import Checkpointing, RunInterrupted, distill
 from qdistill.published import (
@@ -65,6 +66,20 @@ def test_an_unevaluated_run_is_not_shipped(smoke_config, data_root, mirror, tmp_
     run = tmp_path / "run"
     smoke_run(smoke_config, data_root, mirror, run, evaluate=False)
     with pytest.raises(ArtifactError, match="evaluate it first"):
+        publish(run, tmp_path / "published", None)
+    assert not (tmp_path / "published").exists()
+
+
+def test_metrics_of_another_set_are_not_shipped(smoke_config, data_root, mirror, tmp_path):
+    """metrics.json names the distilled.pt it evaluated by its SHA-256; metrics of another
+    set are refused until this one is evaluated."""
+    run = tmp_path / "run"
+    smoke_run(smoke_config, data_root, mirror, run)
+    metrics = read_json(run / METRICS)
+    assert "settings" not in metrics  # the settings live once, in distilled.pt
+    assert metrics["distilled_sha256"] == hashlib.sha256((run / DISTILLED).read_bytes()).hexdigest()
+    write_json(run / METRICS, dict(metrics, distilled_sha256=hashlib.sha256(b"other").hexdigest()))
+    with pytest.raises(ArtifactError, match="belongs to another distilled set; evaluate"):
         publish(run, tmp_path / "published", None)
     assert not (tmp_path / "published").exists()
 

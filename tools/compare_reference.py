@@ -11,7 +11,7 @@ config), and in float64 the tool compares
 
   - logits (and the QNN layer's expectation values) on real MNIST training images;
   - the outer loss after the T = 3 inner steps from the same synthetic images and step
-    sizes: ours by qdistill.distill.outer_gradient (what every outer iteration runs),
+    sizes: ours by qdistill.hypergradient.hypergradient (what every outer iteration runs),
     theirs by their train_distilled_image.Trainer.forward (their inner loop);
   - the parameters after the T steps, and the hypergradients with respect to the images and
     the (raw, pre-softplus) step sizes: theirs by Trainer.backward + accumulate_grad.
@@ -51,7 +51,8 @@ import torch
 
 from qdistill.config import load_config, run_settings
 from qdistill.data import DataError, load_dataset, normalize
-from qdistill.distill import init_synthetic, outer_gradient
+from qdistill.distill import init_synthetic
+from qdistill.hypergradient import hypergradient
 from qdistill.models import make_network
 from qdistill.rng import generator
 from qdistill.training import (
@@ -330,8 +331,8 @@ def distill_rows(ref, pair: SimpleNamespace, x: torch.Tensor, y: torch.Tensor, a
     raw_lrs.requires_grad_()
 
     # Ours: the outer loss and its reverse-mode hypergradient, as every outer iteration.
-    loss = outer_gradient([(pair.net, pair.theta0, pair.constants)], images, labels, raw_lrs,
-                          epochs, x, y, args.chunk)
+    loss = hypergradient([(pair.net, pair.theta0, pair.constants)], images, labels, raw_lrs,
+                         epochs, x, y, args.chunk)
     steps = inner_schedule(images.detach(), labels, step_sizes(raw_lrs.detach()), epochs)
     ours_t = {**train_steps(pair.net, pair.theta0, pair.constants, steps, create_graph=False),
               **pair.constants}
@@ -407,7 +408,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1, help="their --base_seed (default 1, theirs)")
     p.add_argument("--images", type=int, default=128, help="real MNIST training images")
     p.add_argument("--chunk", type=int, default=64,
-                   help="our real-batch chunk (outer_step); below --images tests the chunking")
+                   help="our real-batch chunk (real_batch_gradient); below --images tests the chunking")
     p.add_argument("--lrs", type=lambda s: [float(v) for v in s.split(",")], default=None,
                    help="the T inner step sizes, comma-separated (default: the config's "
                    "distill_lr_init for every step, where every distillation starts)")

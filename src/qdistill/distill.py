@@ -1,16 +1,6 @@
-"""Wang et al.'s dataset distillation from a fixed initialisation, with the exact hypergradient.
-
-Learned: synthetic images x~ (distill_steps groups of images_per_class images per class,
-N(0,1) init) and one step size per inner step, eta~_t = softplus(raw_t) > 0 (step_sizes).
-The inner loop starts every outer iteration from the same theta0 and takes
-T = distill_steps x distill_epochs gradient steps, group t % distill_steps at step t:
-
-    theta_{t+1} = theta_t - eta~_t * grad_theta CE(f(x~_t; theta_t), y~_t)
-
-The outer loss CE(f(x_real; theta_T), y_real) is differentiated through all T steps by
-autograd (create_graph=True: second-order terms included). Every parameter of the network
-takes part through torch.func.functional_call, the QNN's angles and trainable observables
-included, unless `freeze_circuit` asks for the reference code's behaviour.
+"""A distillation run's state between outer iterations and the loop over them: the
+synthetic set and its optimiser, the random streams, the log, the kept best set, the
+checkpoint. One outer iteration's mathematics is hypergradient.py.
 """
 
 from __future__ import annotations
@@ -22,9 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 from tqdm import tqdm
 
 from . import __version__
@@ -32,6 +20,7 @@ from .artifacts import BestSet, Distilled, best_set_from_dict, load_checkpoint, 
 from .config import RunSettings
 from .cost import quanvolution_patches
 from .data import ImageData, RealBatches, normalize, synthetic_labels
+from .hypergradient import CPU_REAL_CHUNK, hypergradient
 from .models import make_network
 from .rng import generator
 from .training import (
@@ -67,69 +56,6 @@ class Checkpointing:
     path: Path
     every: int
     stop_reason: str | None = None
-
-
-def outer_loss(net: nn.Module, theta0: Params, constants: Params, steps,
-               real_images: torch.Tensor, real_labels: torch.Tensor) -> torch.Tensor:
-    """Loss on real data after the inner steps; differentiable in the steps' images and lrs.
-    The definition; the distillation computes it, and its gradient, with outer_step."""
-    params = train_steps(net, theta0, constants, steps, create_graph=True)
-    return F.cross_entropy(functional_call(net, {**params, **constants}, (real_images,)),
-                           real_labels)
-
-
-# Real images per chunk of the outer loss on a CPU: a chunk's activations stay in the cache
-# (measured: 0.6x the time of the whole batch at 1024 images). A GPU takes the batch whole.
-CPU_REAL_CHUNK = 256
-
-
-def outer_step(net: nn.Module, theta0: Params, constants: Params, steps,
-               real_images: torch.Tensor, real_labels: torch.Tensor, chunk: int):
-    """The outer loss (a detached scalar) and a function that adds its gradient to the
-    .grad of the given tensors (the distilled images and raw step sizes): the same numbers
-    as outer_loss(...) and its backward, with the real batch taken `chunk` images at a time.
-
-    By the chain rule dL/dx~ = dL/dtheta_T . dtheta_T/dx~: dL/dtheta_T is summed over the
-    chunks (each chunk's activations freed before the next), then pushed once back through
-    the inner steps."""
-    params = train_steps(net, theta0, constants, steps, create_graph=True)
-    theta_t = {name: p.detach().requires_grad_() for name, p in params.items()}
-    n = len(real_labels)
-    loss, grads = real_images.new_zeros(()), None
-    for x, y in zip(real_images.split(chunk), real_labels.split(chunk)):
-        part = F.cross_entropy(functional_call(net, {**theta_t, **constants}, (x,)), y,
-                               reduction="sum") / n
-        part_grads = torch.autograd.grad(part, list(theta_t.values()))
-        if grads is None:
-            grads = list(part_grads)
-        else:
-            for total, g in zip(grads, part_grads):
-                total.add_(g)
-        loss += part.detach()
-
-    def backward(inputs: list[torch.Tensor]) -> None:
-        torch.autograd.backward(list(params.values()), grads, inputs=inputs)
-    return loss, backward
-
-
-def outer_gradient(draws, images: torch.Tensor, labels: torch.Tensor, raw_lrs: torch.Tensor,
-                   distill_epochs: int, real_images: torch.Tensor, real_labels: torch.Tensor,
-                   chunk: int) -> torch.Tensor:
-    """The outer loss averaged over the drawn networks [(net, theta0, constants), ...] (one
-    for a fixed initialisation), returned detached, with its gradient added to images.grad
-    and raw_lrs.grad."""
-    parts = []
-    for net, theta0, constants in draws:  # each its own graph, freed by its backward
-        steps = inner_schedule(images, labels, step_sizes(raw_lrs), distill_epochs)
-        part, backward = outer_step(net, theta0, constants, steps, real_images, real_labels,
-                                    chunk)
-        backward([images, raw_lrs])
-        parts.append(part)
-    if len(parts) == 1:
-        return parts[0]
-    images.grad /= len(parts)
-    raw_lrs.grad /= len(parts)
-    return torch.stack(parts).mean()
 
 
 def circuits_per_sample(net: nn.Module) -> int:
@@ -217,16 +143,16 @@ class Initialisations:
         self.random = settings.model.init == "random"
         self.stream = generator(settings.seed, "random-inits")
 
-    def draw(self) -> list[tuple[nn.Module, Params, Params]]:
+    def networks(self) -> list[tuple[nn.Module, Params, Params]]:
         if not self.random:
             return [self.fixed]
-        s, draws = self.settings, []
+        s, networks = self.settings, []
         for _ in range(s.distill.n_nets):
             init_seed = int(torch.randint(2**62, (), generator=self.stream))
             net = make_network(s.model, s.dataset, init_seed, s.qnn_backend, self.dtype,
                                self.device)
-            draws.append((net, *split_parameters(net, s.frozen_circuit)))
-        return draws
+            networks.append((net, *split_parameters(net, s.frozen_circuit)))
+        return networks
 
 
 class Distillation:
@@ -237,7 +163,7 @@ class Distillation:
 
     def __init__(self, settings: RunSettings, data: ImageData, iterations: int | None,
                  log_test_images: int | None, selection_images: int):
-        d = self.protocol = settings.distill
+        d = settings.distill
         self.settings = settings
         self.device, self.dtype = resolve_device(settings.device), torch_dtype(settings.dtype)
         data = data.to(self.device)
@@ -257,7 +183,7 @@ class Distillation:
         self.scheduler = torch.optim.lr_scheduler.StepLR(
             self.optimizer, max(1, round(d.decay_epochs * len(self.batches))),
             gamma=d.decay_factor)
-        # A GPU takes the real batch whole; a CPU in cache-sized chunks (outer_step).
+        # A GPU takes the real batch whole; a CPU in cache-sized chunks (CPU_REAL_CHUNK).
         self.real_chunk = CPU_REAL_CHUNK if self.device.type == "cpu" else d.batch_size
         self.inits = Initialisations(settings, (self.net, self.theta0, self.constants),
                                      self.dtype, self.device)
@@ -275,7 +201,7 @@ class Distillation:
         # checked) only where the run logs, checkpoints or ends, never every iteration.
         self.pending: list[tuple[int, torch.Tensor]] = []
         self.last_finite: tuple[int, float] | None = None
-        self.done = 0  # iterations finished
+        self.iterations_done = 0
         self.elapsed_before = self.cpu_before = 0.0
         self.started = (time.perf_counter(), time.process_time())
 
@@ -296,19 +222,19 @@ class Distillation:
         tick = time.perf_counter()
         real_images, real_labels = next(self.batches)
         self.optimizer.zero_grad(set_to_none=True)
-        draws = self.inits.draw()
-        loss = outer_gradient(draws, self.images, self.labels, self.raw_lrs,
-                              self.protocol.distill_epochs, real_images, real_labels,
-                              self.real_chunk)
+        networks = self.inits.networks()
+        loss = hypergradient(networks, self.images, self.labels, self.raw_lrs,
+                             self.settings.distill.distill_epochs, real_images, real_labels,
+                             self.real_chunk)
         self.optimizer.step()
         self.scheduler.step()
-        self.done += 1
-        self.pending.append((self.done, loss))
+        self.iterations_done += 1
+        self.pending.append((self.iterations_done, loss))
         self.iteration_s.append(time.perf_counter() - tick)
-        self.circuit_evaluations += self.per_sample * len(draws) * (
-            self.protocol.inner_steps * self.labels.shape[1] + len(real_labels))
+        self.circuit_evaluations += self.per_sample * len(networks) * (
+            self.settings.distill.inner_steps * self.labels.shape[1] + len(real_labels))
 
-    def settle(self) -> None:
+    def read_losses(self) -> None:
         """Read the pending losses: DistillationDiverged at the first that is not finite."""
         values = torch.stack([loss for _, loss in self.pending]).tolist() if self.pending else []
         for (it, _), value in zip(self.pending, values):
@@ -326,10 +252,10 @@ class Distillation:
     def log_point(self) -> None:
         """Measure the current set (ProgressProbe), keep it if it is the best so far by
         selection accuracy, and add a line to the history."""
-        self.settle()
-        it, lrs = self.done, step_sizes(self.raw_lrs.detach())
+        self.read_losses()
+        it, lrs = self.iterations_done, step_sizes(self.raw_lrs.detach())
         steps = inner_schedule(self.images.detach(), self.labels, lrs,
-                               self.protocol.distill_epochs)
+                               self.settings.distill.distill_epochs)
         params = train_steps(self.net, self.theta0, self.constants, steps, create_graph=False)
         accs = self.probe.measure(self.net, {**params, **self.constants})
         if self.best is None or accs["selection_acc"] > self.best.selection_acc:
@@ -348,9 +274,9 @@ class Distillation:
                  + (" ..." if len(record["lrs"]) > 6 else ""))
 
     def state_dict(self) -> dict:
-        self.settle()
+        self.read_losses()
         wall, cpu = self.elapsed()
-        return {"identity": self.identity(), "iteration": self.done,
+        return {"identity": self.identity(), "iteration": self.iterations_done,
                 "images": self.images.detach().cpu(), "raw_lrs": self.raw_lrs.detach().cpu(),
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "batches": self.batches.state_dict(),
@@ -372,7 +298,7 @@ class Distillation:
         self.history, self.circuit_evaluations = state["history"], state["circuit_evaluations"]
         self.iteration_s, self.best = state["iteration_s"], best_set_from_dict(state["best"])
         self.losses, self.last_finite = state["losses"], state["last_finite"]
-        self.done = state["iteration"]
+        self.iterations_done = state["iteration"]
         self.elapsed_before, self.cpu_before = state["elapsed_s"], state["cpu_s"]
         self.started = (time.perf_counter(), time.process_time())
 
@@ -387,11 +313,11 @@ class Distillation:
                         "will be overwritten", checkpointing.path)
             return
         self.load_state_dict(state)
-        log.info("resuming from the checkpoint of iteration %d of %d (%s)", self.done,
+        log.info("resuming from the checkpoint of iteration %d of %d (%s)", self.iterations_done,
                  self.iterations, checkpointing.path)
 
     def finish(self) -> DistillResult:
-        self.settle()
+        self.read_losses()
         wall, cpu = self.elapsed()
         raw_lrs = self.raw_lrs.detach()
         distilled = Distilled(settings=self.settings, images=self.images.detach(),
@@ -419,9 +345,9 @@ def distill(settings: RunSettings, data: ImageData, iterations: int | None = Non
     uninterrupted run's."""
     run = Distillation(settings, data, iterations, log_test_images, selection_images)
     run.resume(checkpointing)
-    bar = tqdm(range(run.done + 1, run.iterations + 1), disable=not progress,
+    bar = tqdm(range(run.iterations_done + 1, run.iterations + 1), disable=not progress,
                desc=f"distill {settings.dataset.name} {settings.model.model_id} "
-                    f"seed{settings.seed}", mininterval=2.0, initial=run.done,
+                    f"seed{settings.seed}", mininterval=2.0, initial=run.iterations_done,
                total=run.iterations)
     for it in bar:
         run.step()

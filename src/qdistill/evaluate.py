@@ -244,5 +244,4 @@ def evaluate(distilled: Distilled, data: ImageData, device: str = "auto",
         "quantum_parameters": quantum_parameter_counts(net, settings.frozen_circuit),
         "executions_per_sample": executions_per_sample(
             settings.model, settings.frozen_circuit, settings.dataset.image_shape).training,
-        "settings": settings.to_dict(),
     }

@@ -8,6 +8,7 @@ an interrupted run never leaves a file that a later run could take for finished.
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -60,6 +61,12 @@ def _disk_full(err: BaseException, folder: Path) -> bool:
 
 def write_json(path: str | Path, obj: Any) -> None:
     write_atomic(Path(path), lambda h: h.write((json.dumps(obj, indent=2) + "\n").encode()))
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes: what ties a result file to the file it was made from."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def read_json(path: str | Path) -> Any:

@@ -12,7 +12,6 @@ outputs of its distill rule (config `shipped_runs: true`, `make paper-tables`).
 from __future__ import annotations
 
 import datetime
-import json
 import platform
 import shutil
 from pathlib import Path
@@ -26,7 +25,7 @@ from .artifacts import (
     load_checkpoint,
     load_distilled,
 )
-from .files import ArtifactError, read_json, write_atomic, write_json
+from .files import ArtifactError, read_json, sha256_of, write_atomic, write_json
 from .config import REPO_ROOT
 
 PUBLISHED_ROOT = REPO_ROOT / "published"
@@ -118,7 +117,7 @@ def publish(run_dir: str | Path, root: str | Path, data_md5: str | None,
                    if name == METRICS else "the run has not finished")
             raise ArtifactError(f"{run_dir / name} not found; {fix}.")
     settings = load_distilled(run_dir / DISTILLED).settings.to_dict()
-    if read_json(run_dir / METRICS)["settings"] != json.loads(json.dumps(settings)):
+    if read_json(run_dir / METRICS).get("distilled_sha256") != sha256_of(run_dir / DISTILLED):
         raise ArtifactError(f"{run_dir / METRICS} belongs to another distilled set; evaluate "
                             f"{run_dir} again.")
     dest = run_folder(root, settings["budget"], settings["dataset"]["name"],

@@ -25,7 +25,7 @@ from .artifacts import (
     save_distilled,
     save_summary_sets,
 )
-from .files import read_json, write_json
+from .files import read_json, sha256_of, write_json
 from .baseline import train_full
 from .config import DatasetSpec, DistillOptions, RunSettings
 from .data import ImageData, load_dataset, synthetic_labels
@@ -133,10 +133,12 @@ def evaluate_run(distilled_path: str | Path, out_file: str | Path, data_root: st
                  distill_log: str | Path | None = None) -> dict[str, Any]:
     """Evaluate a distilled.pt and write its metrics.json to out_file, with the summary of
     its distill_log.json (iterations, times, circuit executions, final loss) under
-    "distill"; the log's history stays in the log."""
+    "distill"; the log's history stays in the log, the run's settings in distilled.pt
+    (named by its SHA-256)."""
     distilled, data = distilled_and_data(distilled_path, data_root, data_mirror)
     metrics = evaluate(distilled, data, device, random_real_draws, test_images,
                        load_summary_sets(summary_sets) if summary_sets else None)
+    metrics["distilled_sha256"] = sha256_of(distilled_path)
     metrics["distill"] = ({key: value for key, value in read_json(distill_log).items()
                            if key != "history"} if distill_log else None)
     write_json(out_file, metrics)
