@@ -94,6 +94,16 @@ def test_augment_is_a_padded_crop_or_flip():
     assert not torch.equal(out, x)
 
 
+def test_augmenting_pixels_then_normalising_is_normalising_then_augmenting(cifar10):
+    """RealBatches augments the uint8 pixels before normalising; pixels only move, so the
+    batches are the bytes of augmenting the normalised images."""
+    spec = dataset_spec(CONFIG, "cifar10")
+    pixels = cifar10.train_images[:256]
+    first = normalize(augment(pixels, torch.Generator().manual_seed(3)), spec, torch.float32)
+    then = augment(normalize(pixels, spec, torch.float32), torch.Generator().manual_seed(3))
+    assert torch.equal(first, then)
+
+
 def test_real_batches_cover_an_epoch(mnist):
     spec = dataset_spec(CONFIG, "mnist")
     batches = RealBatches(mnist, spec, 1024, torch.Generator().manual_seed(0), torch.float32)
