@@ -78,6 +78,11 @@ def test_normalisation_matches_reference(mnist):
     spec = dataset_spec(CONFIG, "mnist")
     x = normalize(mnist.train_images[:10_000], spec, torch.float64)
     assert abs(x.mean().item()) < 0.02 and abs(x.std().item() - 1) < 0.02
+    for dtype in (torch.float32, torch.float64):  # in place, the bytes of the plain formula
+        pixels = mnist.train_images[:1000]
+        plain = (pixels.to(dtype) / 255 - spec.mean[0]) / spec.std[0]
+        assert torch.equal(normalize(pixels, spec, dtype), plain)
+        assert pixels.dtype == torch.uint8
 
 
 def test_augment_is_a_padded_crop_or_flip():
