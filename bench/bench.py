@@ -1,7 +1,8 @@
 """Seconds per outer distillation iteration at the paper's settings (MNIST: T = 3, 10 images;
 CIFAR-10: T = 30, 100 images; real batch 1024), in the conditions runs are really in.
 
-    python bench/bench.py [--mirror DIR] [--reference REF] [--quick] [--out results/bench/bench.json]
+    python bench/bench.py [--mirror DIR] [--reference REF] [--conditions pair-1t ...] [--quick]
+                          [--out results/bench/bench.json]
 
 Conditions, each case in its own process (data preloaded, first iterations warm-up):
 - `alone-1t`, `alone-2t`: one job on an otherwise idle machine, 1 and 2 torch threads;
@@ -221,8 +222,9 @@ def finish(proc: subprocess.Popen, case) -> dict:
 
 def run_all(args, versions: dict[str, Path]) -> list[dict]:
     records = []
-    plan = [(c, cond, v) for cond in CONDITIONS for c in CASES for v in versions]
-    plan += [(c, "alone-1t", "current") for c in PENNYLANE_CASES if not args.quick]
+    plan = [(c, cond, v) for cond in args.conditions for c in CASES for v in versions]
+    if "alone-1t" in args.conditions and not args.quick:
+        plan += [(c, "alone-1t", "current") for c in PENNYLANE_CASES]
     for case, condition, version in plan:
         if args.quick:
             case = (*case[:3], 1, 2)
@@ -341,6 +343,9 @@ def main() -> None:
     parser.add_argument("--data-root", default="resources/data")
     parser.add_argument("--reference", help="git commit to time beside this tree's code")
     parser.add_argument("--quick", action="store_true", help="1 + 2 iterations (a check)")
+    parser.add_argument("--conditions", nargs="+", choices=list(CONDITIONS),
+                        default=list(CONDITIONS),
+                        help="the targets and the estimate need pair-1t only")
     parser.add_argument("--out", default="results/bench/bench.json")
     parser.add_argument("--threads", type=int, nargs=1, default=[1], help=argparse.SUPPRESS)
     parser.add_argument("--case", nargs=5, help=argparse.SUPPRESS)  # internal: one case
