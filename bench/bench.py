@@ -1,8 +1,8 @@
 """Seconds per outer distillation iteration at the paper's settings (MNIST: T = 3, 10 images;
 CIFAR-10: T = 30, 100 images; real batch 1024), in the conditions runs are really in.
 
-    python bench/bench.py [--mirror DIR] [--reference REF] [--conditions pair-1t ...] [--quick]
-                          [--out results/bench/bench.json]
+    python bench/bench.py [--mirror DIR] [--reference REF] [--conditions pair-1t ...] [--rounds N]
+                          [--quick] [--out results/bench/bench.json]
 
 Conditions, each case in its own process (data preloaded, first iterations warm-up):
 - `alone-1t`, `alone-2t`: one job on an otherwise idle machine, 1 and 2 torch threads;
@@ -222,17 +222,20 @@ def finish(proc: subprocess.Popen, case) -> dict:
 
 def run_all(args, versions: dict[str, Path]) -> list[dict]:
     records = []
-    plan = [(c, cond, v) for cond in args.conditions for c in CASES for v in versions]
+    # rounds: every case of every version once per round, so that a change of the machine's
+    # load during the run hits old and new code alike (ratios average over the rounds)
+    plan = [(c, cond, v, n) for n in range(args.rounds) for cond in args.conditions
+            for c in CASES for v in versions]
     if "alone-1t" in args.conditions and not args.quick:
-        plan += [(c, "alone-1t", "current") for c in PENNYLANE_CASES]
-    for case, condition, version in plan:
+        plan += [(c, "alone-1t", "current", 0) for c in PENNYLANE_CASES]
+    for case, condition, version, round_ in plan:
         if args.quick:
             case = (*case[:3], 1, 2)
         threads, jobs = CONDITIONS[condition]
         procs = [launch(case, threads, args, versions[version]) for _ in range(jobs)]
         results = [finish(p, case) for p in procs]
         for job, r in enumerate(results):
-            r.update(condition=condition, version=version, job=job)
+            r.update(condition=condition, version=version, job=job, round=round_)
             records.append(r)
             print(f"{condition:8s} {version:9s} {r['dataset']:8s} {r['model']:11s} "
                   f"{r['backend']:9s} wall {r['wall_s_per_iteration']:.3f} s "
@@ -278,8 +281,8 @@ def ratios(records: list[dict]) -> dict:
                                 r["condition"]) == ("current", dataset, model, "fast", cond)]
                      for cond in CONDITIONS}
             if walls["pair-1t"] and walls["alone-2t"]:
-                out[f"{dataset}_{model}_throughput_two_1t_jobs_over_one_2t_job"] = \
-                    (2 / statistics.fmean(walls["pair-1t"])) / (1 / walls["alone-2t"][0])
+                out[f"{dataset}_{model}_throughput_two_1t_jobs_over_one_2t_job"] = (
+                    statistics.fmean(walls["alone-2t"]) * 2 / statistics.fmean(walls["pair-1t"]))
     return out
 
 
@@ -346,6 +349,8 @@ def main() -> None:
     parser.add_argument("--conditions", nargs="+", choices=list(CONDITIONS),
                         default=list(CONDITIONS),
                         help="the targets and the estimate need pair-1t only")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="times to run every case of every version, alternated")
     parser.add_argument("--out", default="results/bench/bench.json")
     parser.add_argument("--threads", type=int, nargs=1, default=[1], help=argparse.SUPPRESS)
     parser.add_argument("--case", nargs=5, help=argparse.SUPPRESS)  # internal: one case
