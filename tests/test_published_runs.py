@@ -142,3 +142,21 @@ def test_shipped_run_has_the_budget_settings_and_data(run, datasets):
     assert provenance["command"].startswith("python -m qdistill distill")
     assert len(provenance["source_commit"]) >= 40 and "dirty" not in provenance["source_commit"]
     assert provenance["wall_time_s"] > 0 and provenance["cpu_time_s"] > 0
+
+
+@pytest.mark.skipif("paper" not in BUDGETS, reason="no paper-budget run shipped")
+def test_the_readme_table_rows_count_every_shipped_seed():
+    """tools/published_table1.py (the README's Table I rows): one row per model, with as many
+    seeds as are shipped, and every Table I model listed (not run where none is)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "published_table1", PUBLISHED_ROOT.parent / "tools" / "published_table1.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    lines = tool.rows(PUBLISHED_ROOT, "paper", "mnist")
+    seeds = {line.split(" | ")[0].lstrip("| ").split(" (")[0]: int(line.split(" | ")[4])
+             for line in lines[2:]}
+    shipped = [r["model"] for r in SHIPPED if (r["budget"], r["dataset"]) == ("paper", "mnist")]
+    assert set(load_config()["models"]) | set(shipped) <= set(seeds)
+    assert seeds == {model: shipped.count(model) for model in seeds}
