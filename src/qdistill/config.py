@@ -113,7 +113,10 @@ class DistillSettings:
 
 @dataclass(frozen=True)
 class RunSettings:
-    """Everything one distillation run depends on; stored inside distilled.pt."""
+    """Everything a distillation run's bytes depend on, its identity: stored once, inside
+    distilled.pt; a change reruns the run, and a checkpoint resumes only under the same.
+    The device is part of it (a GPU rounds differently from a CPU). How a run is watched
+    (DistillOptions), its threads and its progress bar are apart: they never change a set."""
 
     dataset: DatasetSpec
     model: ModelSpec
