@@ -39,7 +39,7 @@ from qdistill.config import (
 from qdistill.estimate import PlannedJob, estimate_message
 from qdistill.files import ArtifactError
 from qdistill.logs import SayOnce
-from qdistill.published import check_shipped_run, run_folder, shipped_runs
+from qdistill.published import check_shipped_run, run_folder, shipped_runs, table1_models
 
 
 configfile: "config.yaml"

@@ -23,15 +23,7 @@ if SHIPPED_RUNS:
             check_shipped_run(run_folder(os.path.dirname(SHIPPED), config["budget"], **r))
         except ArtifactError as err:
             raise WorkflowError(str(err))
-    # The paper's numbers come from code that never trains the circuit angles: a shipped
-    # frozen-circuit extension gets its Table I row beside the model it freezes.
-    for frozen in config["extensions"]["models"]:
-        if config["model_variants"][frozen].get("frozen_circuit") and any(
-            r["model"] == frozen for r in SHIPPED_LIST
-        ):
-            reference = config["extensions"]["reference"]
-            at = MODELS.index(reference) + 1 if reference in MODELS else len(MODELS)
-            MODELS = [*MODELS[:at], frozen, *MODELS[at:]]
+    MODELS = table1_models(config, SHIPPED_LIST)
     RUNS = [r for r in SHIPPED_LIST if r["dataset"] in config["datasets"] and r["model"] in MODELS]
     DATASETS = [d for d in config["datasets"] if any(r["dataset"] == d for r in RUNS)]
     if not RUNS:

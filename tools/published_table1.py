@@ -13,7 +13,7 @@ from pathlib import Path
 from qdistill.artifacts import METRICS
 from qdistill.config import load_config
 from qdistill.files import read_json
-from qdistill.published import run_folder, shipped_runs
+from qdistill.published import run_folder, shipped_runs, table1_models
 from qdistill.report.cells import mean_std_cells
 from qdistill.report.table1 import runs_frame, table1
 
@@ -25,12 +25,7 @@ def rows(root: Path, budget: str, dataset: str) -> list[str]:
     variants = config["model_variants"]
     shipped = [r for r in shipped_runs(root, budget) if r["dataset"] == dataset]
     metrics = [read_json(run_folder(root, budget, **r) / METRICS) for r in shipped]
-    # Table I's models, then the other shipped ones (the frozen circuit), each after the
-    # model the extensions are compared with
-    models, reference = list(config["models"]), config["extensions"]["reference"]
-    for extra in sorted({r["model"] for r in shipped} - set(models), reverse=True):
-        models.insert(models.index(reference) + 1 if reference in models else len(models),
-                      extra)
+    models = table1_models(config, shipped)
     table = table1(runs_frame(metrics), [dataset], models, variants,
                    config["budgets"][budget]["seeds"], allow_missing=True)
     lines = ["| model | paper | final set | best by training subset | seeds | verdict |",

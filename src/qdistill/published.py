@@ -47,6 +47,19 @@ def shipped_runs(root: str | Path, budget: str) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: (r["dataset"], r["model"], r["seed"]))
 
 
+def table1_models(config: dict[str, Any], shipped: list[dict[str, Any]]) -> list[str]:
+    """Table I's models of the config, and each shipped frozen-circuit extension beside the
+    model it freezes: the paper's numbers come from code that never trains the circuit
+    angles."""
+    models, reference = list(config["models"]), config["extensions"]["reference"]
+    for frozen in config["extensions"]["models"]:
+        if config["model_variants"][frozen].get("frozen_circuit") and any(
+                r["model"] == frozen for r in shipped):
+            at = models.index(reference) + 1 if reference in models else len(models)
+            models.insert(at, frozen)
+    return models
+
+
 def check_shipped_run(folder: str | Path) -> None:
     """A shipped run's distilled.pt loads and is the run its folder names; else an error
     naming the file and the two ways on (its copy in git, or leaving the cell out)."""
