@@ -14,7 +14,7 @@ BUDGET ?= quick
 # Every recipe runs the environment's programs (snakemake, pytest) first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup reproduce reproduce-all paper-tables paper-lanes paper-stop paper-status test test-fast bench \
+.PHONY: setup reproduce reproduce-all paper-tables paper-lanes paper-stop paper-deadline paper-status test test-fast bench \
 	bench-extensions lock clean-venv
 
 setup: $(STAMP)
@@ -64,6 +64,8 @@ paper-lanes: $(STAMP)
 	DATA_MIRROR=$(DATA_MIRROR) $(LANES_TOOL) start --hours $(HOURS) --lanes $(LANES)
 paper-stop:
 	$(LANES_TOOL) stop
+paper-deadline:
+	$(LANES_TOOL) deadline --hours $(HOURS)
 paper-status:
 	$(LANES_TOOL) status
 

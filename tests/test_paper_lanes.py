@@ -3,6 +3,7 @@ deadline carries its run into published/, and the next lanes resume it to the by
 uninterrupted run."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -108,3 +109,20 @@ def test_the_repository_queue_names_known_runs_once_each():
         assert dataset in config["datasets"] and model in config["model_variants"], (dataset, model)
         assert seed in config["budgets"]["paper"]["seeds"]
     assert queue[0] == ("mnist", "q-res-herm-frozen", 0)  # the issue's first question
+
+
+def test_deadline_moves_the_running_lanes_deadline_and_refuses_when_none_runs(tmp_path):
+    """A lane re-reads the plan's deadline at every poll, so moving it in plan.json is what
+    reaches a running lane; this process stands in for the running lane."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "plan.json").write_text(json.dumps({"lanes": 1, "deadline": time.time() + 60}))
+    (state / "lane1.json").write_text(json.dumps({"lane": 1, "pid": 0}))
+    refused = subprocess.run([sys.executable, str(TOOL), "--state", str(state), "deadline",
+                              "--hours", "2"], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "no lane is running" in refused.stderr
+    (state / "lane1.json").write_text(json.dumps({"lane": 1, "pid": os.getpid()}))
+    before = time.time()
+    lanes(state, "deadline", "--hours", "2")
+    deadline = json.loads((state / "plan.json").read_text())["deadline"]
+    assert before + 7200 <= deadline <= time.time() + 7200

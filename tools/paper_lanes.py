@@ -3,6 +3,7 @@
     python tools/paper_lanes.py start --hours 2.4 [--lanes 2]   (make paper-lanes HOURS=2.4)
     python tools/paper_lanes.py status                          (make paper-status)
     python tools/paper_lanes.py stop                            (make paper-stop)
+    python tools/paper_lanes.py deadline --hours 1.5            (make paper-deadline HOURS=1.5)
 
 `start` freezes the code in a git worktree of HEAD (edits to this checkout never reach a
 running job) and starts one-thread lanes in the background. Each lane takes the next run
@@ -11,8 +12,9 @@ another lane, resumes it from its carried checkpoint if there is one, distills i
 evaluates it, and ships it into published/ (`python -m qdistill publish`). At the deadline
 each lane sends its distillation SIGTERM (the checkpoint is saved after the current
 iteration), carries it into published/ and exits; an evaluation under way finishes first.
-`stop` moves the deadline to now and waits for the lanes. Lanes never commit: commit
-published/ after every stop.
+`stop` moves the deadline to now and waits for the lanes; `deadline` moves it to HOURS from
+now for the lanes still running (they read it at every poll), later or sooner. Lanes never
+commit: commit published/ after every stop.
 
 Everything a lane writes lives in the state folder (default .lanes/, git-ignored): the
 worktree, the runs being distilled, lane logs and outcomes.jsonl (one line per run a lane
@@ -372,6 +374,18 @@ def stop(args: argparse.Namespace) -> None:
     print(f"lanes stopped; now commit {plan['published']}: git add published && git commit")
 
 
+def move_deadline(args: argparse.Namespace) -> None:
+    state = State(args.state)
+    plan, running = state.plan, state.running()
+    if not running:
+        sys.exit(f"no lane is running from {state.folder}: start them with "
+                 "make paper-lanes HOURS=...")
+    plan["deadline"] = time.time() + args.hours * 3600
+    write_json(state.plan_file, plan)
+    until = datetime.datetime.fromtimestamp(plan["deadline"]).strftime("%H:%M")
+    print(f"lanes {running} now carry their runs and stop by {until} ({args.hours:g} h)")
+
+
 def status(args: argparse.Namespace) -> None:
     state = State(args.state)
     plan = state.plan
@@ -440,6 +454,9 @@ def main() -> None:
     t = sub.add_parser("stop", help="carry every lane's run now and wait for the lanes")
     t.add_argument("--wait", type=float, default=900, help="seconds to wait (default 900)")
     t.set_defaults(func=stop)
+    d = sub.add_parser("deadline", help="move the running lanes' deadline to HOURS from now")
+    d.add_argument("--hours", type=float, required=True)
+    d.set_defaults(func=move_deadline)
     sub.add_parser("status", help="each lane's run, iteration, speed, expected end") \
         .set_defaults(func=status)
     n = sub.add_parser("lane", help=argparse.SUPPRESS)
