@@ -104,6 +104,9 @@ class DistillSettings:
     outer_betas: tuple[float, float]
     batch_size: int
     n_nets: int = 1  # fresh initialisations per outer iteration (random init only)
+    # Largest norm of the hypergradient (images and step sizes together) that Adam is
+    # given; None leaves it unclipped, as Wang et al. (budgets.*.outer_grad_clip).
+    outer_grad_clip: float | None = None
 
     @property
     def inner_steps(self) -> int:
@@ -135,15 +138,18 @@ class RunSettings:
 
     def to_dict(self) -> dict[str, Any]:
         """All settings; the extension fields of the model only where they differ from the
-        paper's model, so that the settings of the seven Table I models (a param of their
-        jobs, and the identity of their checkpoints) did not change when they came."""
+        paper's model, and the distillation's n_nets and outer_grad_clip only where they are
+        set, so that the settings of the seven Table I models (a param of their jobs, and the
+        identity of their checkpoints) did not change when these came."""
         d = dataclasses.asdict(self)
         defaults = ModelSpec(model_id="", kind="")
         for key in EXTENSION_FIELDS:
             if d["model"][key] == getattr(defaults, key):
                 del d["model"][key]
-        if d["distill"] is not None and d["distill"]["n_nets"] == 1:
-            del d["distill"]["n_nets"]
+        if d["distill"] is not None:
+            for key, default in (("n_nets", 1), ("outer_grad_clip", None)):
+                if d["distill"][key] == default:
+                    del d["distill"][key]
         return d
 
     def for_full_data(self) -> "RunSettings":
@@ -409,7 +415,8 @@ def run_settings(config: dict[str, Any], dataset: str, model_id: str, seed: int)
         epochs=float(budget["epochs"]), decay_epochs=float(budget["decay_epochs"]),
         decay_factor=float(budget["decay_factor"]), outer_lr=float(budget["outer_lr"]),
         outer_betas=tuple(float(b) for b in budget["outer_betas"]),
-        batch_size=budget["batch_size"], n_nets=random.get("n_nets", 1))
+        batch_size=budget["batch_size"], n_nets=random.get("n_nets", 1),
+        outer_grad_clip=budget.get("outer_grad_clip"))
     return RunSettings(dataset=dspec, model=model, distill=distill,
                        seed=seed, budget=config["budget"], qnn_backend=config["qnn_backend"],
                        dtype=config["dtype"], device=config["device"],

@@ -218,7 +218,8 @@ class Distillation:
                 self.cpu_before + time.process_time() - cpu)
 
     def step(self) -> None:
-        """One outer iteration: the hypergradient over the drawn nets, one Adam step."""
+        """One outer iteration: the hypergradient over the drawn nets (its norm clipped if
+        the budget says so), one Adam step."""
         tick = time.perf_counter()
         real_images, real_labels = next(self.batches)
         self.optimizer.zero_grad(set_to_none=True)
@@ -226,6 +227,9 @@ class Distillation:
         loss = hypergradient(networks, self.images, self.labels, self.raw_lrs,
                              self.settings.distill.distill_epochs, real_images, real_labels,
                              self.real_chunk)
+        if self.settings.distill.outer_grad_clip is not None:
+            torch.nn.utils.clip_grad_norm_([self.images, self.raw_lrs],
+                                           self.settings.distill.outer_grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.iterations_done += 1

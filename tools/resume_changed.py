@@ -1,0 +1,78 @@
+"""What a change of the distillation settings does from a point of a run on: resume a
+checkpoint under the changed settings and log it as the run logs.
+
+    python tools/resume_changed.py CHECKPOINT --set outer_grad_clip=10 --until 6000 \
+        --out results/resume_changed/q-res-herm-seed1-clip10.json [--mirror DIR]
+
+The checkpoint's state (images, step sizes, Adam, the real batches' stream) is loaded as
+it is; only the settings named by --set differ from the run's, so up to the first
+iteration the change acts on, the resumed run is the original to the byte, and its log
+points can be compared with the shipped distill_log.json. A run that resumes under other
+settings is refused everywhere else (Distillation.resume): here it is the point.
+The log (`history` as in distill_log.json) is written at every log point, so a stopped
+experiment keeps what it did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+from qdistill.artifacts import load_checkpoint
+from qdistill.config import RunSettings
+from qdistill.data import load_dataset
+from qdistill.distill import Distillation
+
+CHANGEABLE = {"outer_grad_clip": float, "outer_lr": float}
+
+
+def changed(settings: RunSettings, assignments: list[str]) -> RunSettings:
+    values = {}
+    for assignment in assignments:
+        key, _, value = assignment.partition("=")
+        if key not in CHANGEABLE or not value:
+            raise SystemExit(f"--set {assignment!r}: expected KEY=VALUE with KEY one of "
+                             f"{sorted(CHANGEABLE)}")
+        values[key] = CHANGEABLE[key](value)
+    return dataclasses.replace(settings, distill=dataclasses.replace(settings.distill,
+                                                                      **values))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--until", type=int, required=True, help="last outer iteration")
+    parser.add_argument("--log-every", type=int, default=200)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--mirror", default=None)
+    parser.add_argument("--data-root", default="resources/data")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    state = load_checkpoint(args.checkpoint)
+    original = RunSettings.from_dict(state["identity"]["settings"])
+    settings = changed(original, args.set)
+    data = load_dataset(original.dataset.name, args.data_root, args.mirror)
+    run = Distillation(settings, data, state["identity"]["iterations"], None, 10_000)
+    run.load_state_dict(state)
+    run.history = []  # the log from the checkpoint on
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    start = run.iterations_done
+    for it in range(start + 1, min(args.until, run.iterations) + 1):
+        run.step()
+        if it % args.log_every == 0:
+            run.log_point()
+            out.write_text(json.dumps({
+                "checkpoint": str(args.checkpoint), "resumed_at": start,
+                "changed": dict(a.partition("=")[::2] for a in args.set),
+                "settings": settings.to_dict(), "history": run.history}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
