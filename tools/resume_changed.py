@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
 
-from qdistill.artifacts import load_checkpoint
+from qdistill.artifacts import ArtifactError, load_checkpoint
 from qdistill.config import RunSettings
 from qdistill.data import load_dataset
 from qdistill.distill import Distillation
@@ -30,7 +32,7 @@ from qdistill.distill import Distillation
 CHANGEABLE = {"outer_grad_clip": float, "outer_lr": float}
 
 
-def changed(settings: RunSettings, assignments: list[str]) -> RunSettings:
+def parse_changes(assignments: list[str]) -> dict:
     values = {}
     for assignment in assignments:
         key, _, value = assignment.partition("=")
@@ -38,8 +40,7 @@ def changed(settings: RunSettings, assignments: list[str]) -> RunSettings:
             raise SystemExit(f"--set {assignment!r}: expected KEY=VALUE with KEY one of "
                              f"{sorted(CHANGEABLE)}")
         values[key] = CHANGEABLE[key](value)
-    return dataclasses.replace(settings, distill=dataclasses.replace(settings.distill,
-                                                                      **values))
+    return values
 
 
 def main() -> None:
@@ -54,9 +55,17 @@ def main() -> None:
     parser.add_argument("--data-root", default="resources/data")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    state = load_checkpoint(args.checkpoint)
+    values = parse_changes(args.set)
+    if not Path(args.checkpoint).is_file():
+        raise SystemExit(f"{args.checkpoint}: no such checkpoint (a carried one from the "
+                         "history of published/: git show COMMIT:PATH/checkpoint.pt > FILE)")
+    try:
+        state = load_checkpoint(args.checkpoint)
+    except ArtifactError as err:
+        raise SystemExit(str(err)) from None
     original = RunSettings.from_dict(state["identity"]["settings"])
-    settings = changed(original, args.set)
+    settings = dataclasses.replace(original, distill=dataclasses.replace(original.distill,
+                                                                         **values))
     data = load_dataset(original.dataset.name, args.data_root, args.mirror)
     run = Distillation(settings, data, state["identity"]["iterations"], None, 10_000)
     run.load_state_dict(state)
@@ -64,12 +73,16 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     start = run.iterations_done
+    commit = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or None
     for it in range(start + 1, min(args.until, run.iterations) + 1):
         run.step()
         if it % args.log_every == 0:
             run.log_point()
             out.write_text(json.dumps({
-                "checkpoint": str(args.checkpoint), "resumed_at": start,
+                "command": ["python", "tools/resume_changed.py", *sys.argv[1:]],
+                "commit": commit, "checkpoint": str(args.checkpoint), "resumed_at": start,
+                "until": args.until,
                 "changed": dict(a.partition("=")[::2] for a in args.set),
                 "settings": settings.to_dict(), "history": run.history}, indent=1) + "\n")
 
