@@ -126,4 +126,3 @@ def test_deadline_moves_the_running_lanes_deadline_and_refuses_when_none_runs(tm
     lanes(state, "deadline", "--hours", "2")
     deadline = json.loads((state / "plan.json").read_text())["deadline"]
     assert before + 7200 <= deadline <= time.time() + 7200
-

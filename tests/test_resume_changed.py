@@ -28,7 +28,7 @@ def test_a_change_that_never_acts_resumes_the_original_run_to_the_byte(tmp_path,
                     "--data-root", str(REPO / "resources" / "data")],
                    check=True, capture_output=True, text=True, timeout=300, cwd=tmp_path)
     resumed = json.loads(out.read_text())
-    assert resumed["resumed_at"] == 4 and resumed["changed"] == {"outer_grad_clip": "1e9"}
+    assert resumed["resumed_at"] == 4 and resumed["changed"] == {"outer_grad_clip": 1e9}
     assert resumed["settings"]["distill"]["outer_grad_clip"] == 1e9
     assert resumed["history"][-1]["iteration"] == 6
     last = {key: value for key, value in resumed["history"][-1].items() if key != "elapsed_s"}

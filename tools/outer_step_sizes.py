@@ -1,5 +1,5 @@
 """Why a distillation stopped moving: the hypergradient at a shipped set, or the size of
-the outer (Adam) step a checkpoint would take.
+the last outer (Adam) step a checkpoint took.
 
     python tools/outer_step_sizes.py run published/paper/mnist/q-res-herm/seed1 [--batches 3]
     python tools/outer_step_sizes.py checkpoint CHECKPOINT.pt

@@ -9,15 +9,14 @@ it is; only the settings named by --set differ from the run's, so up to the firs
 iteration the change acts on, the resumed run is the original to the byte, and its log
 points can be compared with the shipped distill_log.json. A run that resumes under other
 settings is refused everywhere else (Distillation.resume): here it is the point.
-The log (`history` as in distill_log.json) is written at every log point, so a stopped
-experiment keeps what it did.
+The log (`history` as in distill_log.json) is rewritten whole at every log point, so a
+stopped experiment keeps what it did.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +27,7 @@ from qdistill.artifacts import ArtifactError, load_checkpoint
 from qdistill.config import RunSettings
 from qdistill.data import load_dataset
 from qdistill.distill import Distillation
+from qdistill.files import write_json
 
 CHANGEABLE = {"outer_grad_clip": float, "outer_lr": float}
 
@@ -70,8 +70,6 @@ def main() -> None:
     run = Distillation(settings, data, state["identity"]["iterations"], None, 10_000)
     run.load_state_dict(state)
     run.history = []  # the log from the checkpoint on
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     start = run.iterations_done
     commit = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "HEAD"],
                             capture_output=True, text=True).stdout.strip() or None
@@ -79,12 +77,11 @@ def main() -> None:
         run.step()
         if it % args.log_every == 0:
             run.log_point()
-            out.write_text(json.dumps({
+            write_json(args.out, {
                 "command": ["python", "tools/resume_changed.py", *sys.argv[1:]],
                 "commit": commit, "checkpoint": str(args.checkpoint), "resumed_at": start,
-                "until": args.until,
-                "changed": dict(a.partition("=")[::2] for a in args.set),
-                "settings": settings.to_dict(), "history": run.history}, indent=1) + "\n")
+                "until": args.until, "changed": values, "settings": settings.to_dict(),
+                "history": run.history})
 
 
 if __name__ == "__main__":
