@@ -43,25 +43,29 @@ reproduce-all: $(STAMP)
 
 # Table I, the figures and the report at the paper budget from the runs shipped in
 # published/paper (no distillation: only evaluation, tables and figures run), into
-# results/shipped-paper.
-SHIPPED_CONFIG = budget=paper shipped_runs=True results=results/shipped-paper \
+# results/shipped-paper; CAMPAIGN=paper-clip: the clipped campaign's, published/paper-clip
+# into results/shipped-paper-clip.
+CAMPAIGN ?= paper
+SHIPPED_CONFIG = budget=$(CAMPAIGN) shipped_runs=True results=results/shipped-$(CAMPAIGN) \
 	$(if $(DATA_MIRROR),data_mirror=$(DATA_MIRROR))
 # --nolock: it may run beside a `make reproduce` in the same clone; it writes only under
-# results/shipped-paper and to the data root, whose files are renamed into place whole.
+# results/shipped-$(CAMPAIGN) and to the data root, whose files are renamed into place whole.
 paper-tables: $(STAMP)
 	snakemake --cores all --nolock --config $(SHIPPED_CONFIG)
-	snakemake --report results/shipped-paper/report.html \
+	snakemake --report results/shipped-$(CAMPAIGN)/report.html \
 		--config $(SHIPPED_CONFIG)
-	cat results/shipped-paper/tables/table1.md
+	cat results/shipped-$(CAMPAIGN)/tables/table1.md
 
 # The paper campaign (tools/paper_lanes.py): LANES one-thread lanes work through
-# published/paper/queue.txt from a worktree of HEAD, and stop by themselves HOURS from now,
-# each carrying its unfinished run into published/. Commit published/ after every stop.
+# published/$(CAMPAIGN)/queue.txt (CAMPAIGN is a budget: paper, or paper-clip) from a
+# worktree of HEAD, and stop by themselves HOURS from now, each carrying its unfinished run
+# into published/. One campaign's lanes at a time. Commit published/ after every stop.
 HOURS ?= 2.4
 LANES ?= 2
 LANES_TOOL = $(BIN)/python tools/paper_lanes.py
 paper-lanes: $(STAMP)
-	DATA_MIRROR=$(DATA_MIRROR) $(LANES_TOOL) start --hours $(HOURS) --lanes $(LANES)
+	DATA_MIRROR=$(DATA_MIRROR) $(LANES_TOOL) start --hours $(HOURS) --lanes $(LANES) \
+		--budget $(CAMPAIGN)
 paper-stop:
 	$(LANES_TOOL) stop
 paper-deadline:

@@ -22,3 +22,15 @@ def test_quick_budget_is_the_default_and_paper_follows_the_reference():
     cifar = run_settings(config, "cifar10", "classical", 0)
     assert cifar.distill.inner_steps == 30 and cifar.dataset.augment
     assert config["budgets"]["paper"]["seeds"] == [0, 1, 2]
+
+
+def test_paper_clip_is_the_paper_protocol_with_the_hypergradient_capped():
+    """Its runs differ from the paper's only by the clip (and the budget that names them)."""
+    config = load_config(overrides={"budget": "paper-clip"})
+    for dataset, model in (("mnist", "q-res-herm"), ("cifar10", "classical")):
+        clipped = run_settings(config, dataset, model, 1).to_dict()
+        paper = run_settings(config | {"budget": "paper"}, dataset, model, 1).to_dict()
+        assert clipped["distill"].pop("outer_grad_clip") == 10
+        assert paper["distill"].pop("outer_grad_clip", None) is None  # null: left out
+        assert (clipped.pop("budget"), paper.pop("budget")) == ("paper-clip", "paper")
+        assert clipped == paper

@@ -96,19 +96,32 @@ def test_a_bad_queue_line_is_refused_before_any_lane_starts(tmp_path):
     assert not (tmp_path / "state" / "plan.json").exists()
 
 
-def test_the_repository_queue_names_known_runs_once_each():
-    from qdistill.config import load_config
-
+@pytest.mark.parametrize("queue", sorted((REPO / "published").glob("*/queue.txt")),
+                         ids=lambda path: path.parent.name)
+def test_each_repository_queue_names_its_budgets_runs_once_each(queue):
     sys.path.insert(0, str(REPO / "tools"))
-    from paper_lanes import parse_queue
+    from paper_lanes import check_queue, parse_queue
 
-    config = load_config()
-    queue = parse_queue(REPO / "published" / "paper" / "queue.txt")
-    assert len(queue) == len(set(queue))
-    for dataset, model, seed in queue:
-        assert dataset in config["datasets"] and model in config["model_variants"], (dataset, model)
-        assert seed in config["budgets"]["paper"]["seeds"]
-    assert queue[0] == ("mnist", "q-res-herm-frozen", 0)  # the first question
+    runs = parse_queue(queue)
+    assert runs and len(runs) == len(set(runs))
+    check_queue(queue, queue.parent.name, None)  # exits on a run the budget does not have
+    if queue.parent.name == "paper":
+        assert runs[0] == ("mnist", "q-res-herm-frozen", 0)  # the first question
+
+
+def test_a_run_the_budget_lacks_is_refused_before_any_lane_starts(tmp_path):
+    (tmp_path / "queue.txt").write_text("mnist q-res-herm 0\nmnist q-res-herm 7\n")
+    result = subprocess.run([sys.executable, str(TOOL), "--state", str(tmp_path / "state"),
+                             "start", "--queue", str(tmp_path / "queue.txt"), "--budget",
+                             "paper-clip", "--code", str(REPO)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "run 'mnist q-res-herm 7' is not one of budget paper-clip's" in result.stderr
+    assert not (tmp_path / "state" / "plan.json").exists()
+    unknown = subprocess.run([sys.executable, str(TOOL), "--state", str(tmp_path / "state"),
+                              "start", "--budget", "paper-clips", "--code", str(REPO)],
+                             capture_output=True, text=True, timeout=60)
+    assert unknown.returncode != 0 and "unknown budget 'paper-clips'" in unknown.stderr
 
 
 def test_deadline_moves_the_running_lanes_deadline_and_refuses_when_none_runs(tmp_path):

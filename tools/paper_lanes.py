@@ -104,6 +104,27 @@ def parse_queue(path: Path) -> list[tuple[str, str, int]]:
     return runs
 
 
+def check_queue(queue: Path, budget: str, config_file: str | None) -> None:
+    """Stop before any lane starts if the queue or the budget is not there, or a run of the
+    queue names a dataset, model or seed the budget's config does not have."""
+    from qdistill.config import ConfigError, load_config
+
+    try:
+        config = load_config(config_file, overrides={"budget": budget})
+    except ConfigError as err:  # an unknown budget, or a bad config file
+        sys.exit(str(err))
+    if not queue.is_file():
+        sys.exit(f"{queue} not found: a campaign's queue is published/BUDGET/queue.txt, "
+                 "lines 'dataset model seed' (see published/paper/queue.txt)")
+    seeds = config["budgets"][budget]["seeds"]
+    for dataset, model, seed in parse_queue(queue):
+        if (dataset not in config["datasets"] or model not in config["model_variants"]
+                or seed not in seeds):
+            sys.exit(f"{queue}: run '{dataset} {model} {seed}' is not one of budget {budget}'s "
+                     f"(datasets {config['datasets']}, model ids of model_variants, seeds "
+                     f"{seeds}): fix the line or the config")
+
+
 class State:
     """The state folder of a set of lanes."""
 
@@ -154,7 +175,7 @@ def start(args: argparse.Namespace) -> None:
         sys.exit(f"lanes {state.running()} are still running from {state.folder}: "
                  "make paper-status, or make paper-stop first")
     queue = Path(args.queue or REPO / "published" / args.budget / "queue.txt").resolve()
-    parse_queue(queue)  # a bad line stops here, not in a lane
+    check_queue(queue, args.budget, args.config)  # a bad line stops here, not in a lane
     state.folder.mkdir(parents=True, exist_ok=True)
     for old in ("outcomes.jsonl", "claims"):
         path = state.folder / old

@@ -52,7 +52,7 @@ def value_text(value: Any) -> str:
 def entries_default(entries: dict[str, Any], key: str) -> str:
     """The values of one field across a map's entries: 'paper: 400; quick: 5'."""
     values = {name: entry[key] for name, entry in entries.items() if key in entry}
-    if len(values) > 3:
+    if len(values) > 4:
         return f"per entry ({len(values)} in config.yaml)"
     return "; ".join(f"{name}: {value_text(v)}".strip() for name, v in values.items())
 
