@@ -139,3 +139,20 @@ def test_deadline_moves_the_running_lanes_deadline_and_refuses_when_none_runs(tm
     lanes(state, "deadline", "--hours", "2")
     deadline = json.loads((state / "plan.json").read_text())["deadline"]
     assert before + 7200 <= deadline <= time.time() + 7200
+
+
+def test_status_shows_the_last_test_accuracy_and_names_an_outer_loss_spike(tmp_path):
+    sys.path.insert(0, str(REPO / "tools"))
+    from paper_lanes import progress
+
+    line = ("2026-12-06 15:{:02d}:00,000 INFO qdistill.distill: iter {}/23600 outer loss {} "
+            "test {}% selection 80.00% lrs 0.2 0.1 0.3")
+    points = [(0, 200, 0.61, 71.2), (1, 400, 9.2e9, 12.5), (2, 600, 2.31, 8.9)]
+    (tmp_path / "distill.log").write_text("\n".join(line.format(*p) for p in points[:1]) + "\n")
+    healthy = progress(tmp_path, deadline=time.time(), since=0)
+    assert healthy == ", iteration 200/23600, test 71.2%"
+    (tmp_path / "distill.log").write_text("\n".join(line.format(*p) for p in points) + "\n")
+    spiked = progress(tmp_path, deadline=time.time(), since=0)
+    assert spiked.startswith(", iteration 600/23600, test 8.9% (outer loss spiked to 9.2e+09 "
+                             "at iteration 400")
+    assert "0.300 s/it" in spiked  # 60 s over the last 200 iterations

@@ -42,6 +42,10 @@ POLL_S = 2.0
 # How long a distillation's start-up (imports, data) may delay its SIGTERM at the deadline.
 STARTUP_S = 120
 LOG_ITER = re.compile(r"^(\S+ \S+) INFO qdistill\.distill: iter (\d+)/(\d+) ")
+LOG_POINT = re.compile(r" outer loss (\S+) test (\S+)%")
+# Healthy paper runs log outer losses below 3; the two runs that froze logged 1.7e6 and 9.2e9
+# (docs/extensions.md, outer-gradient spikes). Status names a run past this.
+SPIKE_LOSS = 100.0
 STOPPED_AFTER = re.compile(r"after iteration (\d+) of (\d+)")
 DISTILLING = re.compile(r"^(\S+ \S+) INFO qdistill\.runs: distilling ", re.MULTILINE)
 
@@ -440,6 +444,14 @@ def progress(run_dir: Path, deadline: float, since: float) -> str:
     stamp = lambda m: log_time(m.group(1))  # noqa: E731
     last, total = int(points[-1].group(2)), int(points[-1].group(3))
     text = f", iteration {last}/{total}"
+    measured = [(int(m.group(2)), *map(float, found.groups())) for m in points
+                if (found := LOG_POINT.search(m.string))]
+    if measured:
+        text += f", test {measured[-1][2]:.1f}%"
+        iteration, loss, _ = max(measured, key=lambda point: point[1])
+        if loss > SPIKE_LOSS:
+            text += (f" (outer loss spiked to {loss:.3g} at iteration {iteration}: a frozen run "
+                     "holds its test accuracy to the digit; see outer_grad_clip)")
     if (len(points) >= 2 and int(points[-2].group(2)) < last
             and stamp(points[-2]).timestamp() >= since):
         s_per_it = ((stamp(points[-1]) - stamp(points[-2])).total_seconds()
