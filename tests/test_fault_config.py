@@ -10,7 +10,7 @@ from qdistill.config import DEFAULT_CONFIG, ConfigError, load_config, run_settin
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"budget": "huge"}, r"key 'budget': unknown budget 'huge'; allowed: paper, quick, smoke"),
+    ({"budget": "huge"}, r"key 'budget': unknown budget 'huge'; allowed: paper, paper-clip, quick, smoke"),
     ({"models": ["classical", "q-res-hermm"]}, r"key 'models': unknown model id 'q-res-hermm'; "
                                                r"allowed: classical, q-res-herm"),
     ({"qnn_backend": "qiskit"}, r"key 'qnn_backend': 'qiskit' is not one of \['fast', "
@@ -134,5 +134,5 @@ def test_fault_cli_unknown_model_fails_clearly_and_writes_nothing(tmp_path, caps
 def test_fault_cli_unknown_budget_fails_clearly(tmp_path, capsys):
     assert main(["distill", "--dataset", "mnist", "--model", "classical", "--out",
                  str(tmp_path), "--budget", "tiny"]) == 2
-    assert "key 'budget': unknown budget 'tiny'; allowed: paper, quick, smoke" in (
+    assert "key 'budget': unknown budget 'tiny'; allowed: paper, paper-clip, quick, smoke" in (
         capsys.readouterr().err)

@@ -31,7 +31,7 @@ def workflow_copy(tmp_path_factory):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("budget=huge", "key 'budget': unknown budget 'huge'; allowed: paper, quick, smoke"),
+    ("budget=huge", "key 'budget': unknown budget 'huge'; allowed: paper, paper-clip, quick, smoke"),
     ("models=[classical,q-res-hermm]", "key 'models': unknown model id 'q-res-hermm'"),
     ("data_mirror=/no/such/dir", "key 'data_mirror': folder '/no/such/dir' does not exist"),
     ("qnn_backend=qiskit", "'qiskit' is not one of"),
