@@ -156,3 +156,22 @@ def test_status_shows_the_last_test_accuracy_and_names_an_outer_loss_spike(tmp_p
     assert spiked.startswith(", iteration 600/23600, test 8.9% (outer loss spiked to 9.2e+09 "
                              "at iteration 400")
     assert "0.300 s/it" in spiked  # 60 s over the last 200 iterations
+
+
+def test_a_lane_stops_after_two_runs_in_a_row_fail(tmp_path):
+    """Runs that all fail in seconds (here: no dataset mirror) leave the queue's rest alone."""
+    (tmp_path / "queue.txt").write_text("mnist classical 0\nmnist q-res-herm 0\n"
+                                        "mnist q-res-pauliz 0\n")
+    state = tmp_path / "state"
+    lanes(state, "start", "--hours", "1", "--lanes", "1", "--budget", "smoke", "--queue",
+          str(tmp_path / "queue.txt"), "--published", str(tmp_path / "published"),
+          "--data-mirror", str(tmp_path / "no-mirror"), "--code", str(REPO), "--min-start", "0")
+    started = time.time()
+    while "lane 1: done" not in lanes(state, "status").stdout:
+        assert time.time() - started < 120, (state / "lane1.log").read_text()
+        time.sleep(1)
+    outcomes = [json.loads(line) for line in (state / "outcomes.jsonl").read_text().splitlines()]
+    assert [(o["model"], o["outcome"]) for o in outcomes] == [
+        ("classical", "distill failed"), ("q-res-herm", "distill failed")]
+    assert "2 runs in a row failed" in (state / "lane1.log").read_text()
+    assert not (tmp_path / "published").exists()

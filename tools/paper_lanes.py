@@ -12,6 +12,8 @@ another lane, resumes it from its carried checkpoint if there is one, distills i
 evaluates it, and ships it into published/ (`python -m qdistill publish`). At the deadline
 each lane sends its distillation SIGTERM (the checkpoint is saved after the current
 iteration), carries it into published/ and exits; an evaluation under way finishes first.
+A lane whose runs fail twice in a row stops (the cause is rarely the run: no data, a
+broken environment) and leaves the rest of the queue to the next start.
 `stop` moves the deadline to now and waits for the lanes; `deadline` moves it to HOURS from
 now for the lanes still running (they read it at every poll), later or sooner. Lanes never
 commit: commit published/ after every stop.
@@ -41,6 +43,9 @@ REPO = Path(__file__).resolve().parent.parent
 POLL_S = 2.0
 # How long a distillation's start-up (imports, data) may delay its SIGTERM at the deadline.
 STARTUP_S = 120
+# Runs that fail one after another fail for one cause (no data, a broken environment): the
+# lane stops rather than fail the whole queue in seconds.
+FAILURES_TO_STOP = 2
 LOG_ITER = re.compile(r"^(\S+ \S+) INFO qdistill\.distill: iter (\d+)/(\d+) ")
 LOG_POINT = re.compile(r" outer loss (\S+) test (\S+)%")
 # Healthy paper runs log outer losses below 3; the two runs that froze logged 1.7e6 and 9.2e9
@@ -356,6 +361,7 @@ class Lane:
         return int(logged[-1].group(3 if finished else 2)) if logged else None
 
     def failed(self, dataset, model, seed, run_dir, step, code) -> None:
+        self.failures_in_a_row += 1
         print(f"{now_utc()} lane {self.number}: {step} of {dataset} {model} {seed} failed "
               f"(exit {code}); see {run_dir}/lane.log", flush=True)
         self.state.record({"lane": self.number, "dataset": dataset, "model": model,
@@ -364,12 +370,21 @@ class Lane:
 
     def main(self) -> None:
         self.set_status(phase="idle")
+        self.failures_in_a_row = 0
         while not self.past_deadline(self.plan["min_start_s"]):
+            if self.failures_in_a_row == FAILURES_TO_STOP:
+                print(f"{now_utc()} lane {self.number}: {FAILURES_TO_STOP} runs in a row failed; "
+                      "the rest of the queue is left to the next start (fix what their "
+                      "lane.log says, e.g. a missing data mirror)", flush=True)
+                break
             taken = self.claim()
             if taken is None:
                 break
             print(f"{now_utc()} lane {self.number}: {' '.join(map(str, taken))}", flush=True)
+            failures = self.failures_in_a_row
             self.run(*taken)
+            if self.failures_in_a_row == failures:
+                self.failures_in_a_row = 0
         self.set_status(phase="done", run=None, ended=now_utc())
         print(f"{now_utc()} lane {self.number}: done", flush=True)
 
