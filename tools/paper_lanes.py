@@ -301,7 +301,8 @@ class Lane:
         starts = DISTILLING.findall(run_log.read_text())
         return bool(starts) and log_time(starts[-1]).timestamp() >= int(since)
 
-    def run(self, dataset: str, model: str, seed: int) -> None:
+    def run(self, dataset: str, model: str, seed: int) -> bool:
+        """Distill, evaluate and ship (or carry) one run; False if a step failed."""
         run_dir = self.state.run_dir(dataset, model, seed)
         run_dir.mkdir(parents=True, exist_ok=True)
         published = self.published(dataset, model, seed)
@@ -348,6 +349,7 @@ class Lane:
         self.state.record({"lane": self.number, "dataset": dataset, "model": model,
                            "seed": seed, "outcome": "shipped" if finished else "carried",
                            "segment": segment})
+        return True
 
     @staticmethod
     def last_iteration(run_dir: Path, finished: bool) -> int | None:
@@ -360,19 +362,19 @@ class Lane:
         logged = [m for m in map(LOG_ITER.match, text.splitlines()) if m]
         return int(logged[-1].group(3 if finished else 2)) if logged else None
 
-    def failed(self, dataset, model, seed, run_dir, step, code) -> None:
-        self.failures_in_a_row += 1
+    def failed(self, dataset, model, seed, run_dir, step, code) -> bool:
         print(f"{now_utc()} lane {self.number}: {step} of {dataset} {model} {seed} failed "
               f"(exit {code}); see {run_dir}/lane.log", flush=True)
         self.state.record({"lane": self.number, "dataset": dataset, "model": model,
                            "seed": seed, "outcome": f"{step} failed", "exit_code": code,
                            "log": str(run_dir / "lane.log")})
+        return False
 
     def main(self) -> None:
         self.set_status(phase="idle")
-        self.failures_in_a_row = 0
+        failures_in_a_row = 0
         while not self.past_deadline(self.plan["min_start_s"]):
-            if self.failures_in_a_row == FAILURES_TO_STOP:
+            if failures_in_a_row == FAILURES_TO_STOP:
                 print(f"{now_utc()} lane {self.number}: {FAILURES_TO_STOP} runs in a row failed; "
                       "the rest of the queue is left to the next start (fix what their "
                       "lane.log says, e.g. a missing data mirror)", flush=True)
@@ -381,10 +383,7 @@ class Lane:
             if taken is None:
                 break
             print(f"{now_utc()} lane {self.number}: {' '.join(map(str, taken))}", flush=True)
-            failures = self.failures_in_a_row
-            self.run(*taken)
-            if self.failures_in_a_row == failures:
-                self.failures_in_a_row = 0
+            failures_in_a_row = 0 if self.run(*taken) else failures_in_a_row + 1
         self.set_status(phase="done", run=None, ended=now_utc())
         print(f"{now_utc()} lane {self.number}: done", flush=True)
 
